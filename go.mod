@@ -1,0 +1,3 @@
+module lockpipe
+
+go 1.22
