@@ -156,10 +156,11 @@ func (inv *invocation) flagSet(name string) *flag.FlagSet {
 		fs.Var(v, options[i].short, "")
 		fs.Var(v, options[i].long, "")
 	}
-	fs.BoolVar(&inv.help, "h", false, "")
-	fs.BoolVar(&inv.help, "help", false, "")
-	fs.BoolVar(&inv.version, "V", false, "")
-	fs.BoolVar(&inv.version, "version", false, "")
+	// BoolVar stores its default: keep what options before the command said.
+	fs.BoolVar(&inv.help, "h", inv.help, "")
+	fs.BoolVar(&inv.help, "help", inv.help, "")
+	fs.BoolVar(&inv.version, "V", inv.version, "")
+	fs.BoolVar(&inv.version, "version", inv.version, "")
 	return fs
 }
 

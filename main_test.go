@@ -1,0 +1,876 @@
+package main
+
+// End-to-end tests: the real binary, built once, run as child processes on
+// real named pipes in temporary directories.
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+	"unsafe"
+)
+
+// bin is the lockpipe binary under test, built by TestMain as users build it for an image.
+var bin string
+
+// bound is how long any single wait in a test may take before it counts as a hang.
+const bound = 30 * time.Second
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	// Fuzz workers re-run this binary many times and never need the build.
+	if f := flag.Lookup("test.fuzzworker"); f != nil && f.Value.String() == "true" {
+		os.Exit(m.Run())
+	}
+	dir, err := os.MkdirTemp("", "lockpipe-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	bin = filepath.Join(dir, "lockpipe")
+	build := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", bin, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "building lockpipe: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// cleanEnv is the environment without any LOCKPIPE_ variable, NO_COLOR or TERM.
+func cleanEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "LOCKPIPE_") && !strings.HasPrefix(kv, "NO_COLOR=") && !strings.HasPrefix(kv, "TERM=") {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
+// child is a running process with its output captured.
+type child struct {
+	cmd    *exec.Cmd
+	stdout bytes.Buffer
+	stderr bytes.Buffer
+	done   chan struct{}
+}
+
+// newChild prepares argv with env added to the clean environment.
+func newChild(env []string, argv ...string) *child {
+	c := &child{cmd: exec.Command(argv[0], argv[1:]...), done: make(chan struct{})}
+	c.cmd.Env = append(cleanEnv(), env...)
+	c.cmd.Stdout, c.cmd.Stderr = &c.stdout, &c.stderr
+	// A grandchild that outlives its parent must not keep Wait reading its output forever.
+	c.cmd.WaitDelay = time.Second
+	return c
+}
+
+// start starts c and kills it when the test ends, if it is still running.
+func (c *child) start(t testing.TB) *child {
+	t.Helper()
+	if err := c.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { c.cmd.Wait(); close(c.done) }()
+	t.Cleanup(func() {
+		if c.running() {
+			c.cmd.Process.Kill()
+			<-c.done
+		}
+	})
+	return c
+}
+
+// spawn starts lockpipe with args and env.
+func spawn(t testing.TB, env []string, args ...string) *child {
+	t.Helper()
+	return newChild(env, append([]string{bin}, args...)...).start(t)
+}
+
+// running reports whether the process has not exited yet.
+func (c *child) running() bool {
+	select {
+	case <-c.done:
+		return false
+	default:
+		return true
+	}
+}
+
+// status waits for the process and returns its exit status, 128+N for death by signal N.
+func (c *child) status(t testing.TB) int {
+	t.Helper()
+	select {
+	case <-c.done:
+	case <-time.After(bound):
+		t.Fatalf("%v still running after %v; stderr:\n%s", c.cmd.Args, bound, c.stderr.String())
+	}
+	ws := c.cmd.ProcessState.Sys().(syscall.WaitStatus)
+	if ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return ws.ExitStatus()
+}
+
+// lockpipe runs lockpipe to the end and returns its status and output.
+func lockpipe(t testing.TB, env []string, args ...string) (int, string, string) {
+	t.Helper()
+	c := spawn(t, env, args...)
+	st := c.status(t)
+	return st, c.stdout.String(), c.stderr.String()
+}
+
+// blocked polls until pid has a thread waiting in open(2) for the other side of a named pipe.
+func blocked(t testing.TB, pid int) {
+	t.Helper()
+	deadline := time.Now().Add(bound)
+	for time.Now().Before(deadline) {
+		tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/wchan", pid))
+		if len(tasks) == 0 {
+			t.Fatalf("process %d is gone", pid)
+		}
+		for _, f := range tasks {
+			if b, _ := os.ReadFile(f); string(b) == "wait_for_partner" {
+				return
+			}
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	t.Fatalf("process %d never waited on a named pipe within %v", pid, bound)
+}
+
+// waitFor polls cond until it holds, failing the test after bound.
+func waitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(bound)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %v", what, bound)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// line returns one log line as lockpipe writes it without colour.
+func line(level, msg, path string) string {
+	return fmt.Sprintf("[%-5s lockpipes] %s %q\n", level, msg, path)
+}
+
+// isPipe reports whether a named pipe is at path.
+func isPipe(path string) bool {
+	fi, err := os.Lstat(path)
+	return err == nil && fi.Mode()&os.ModeNamedPipe != 0
+}
+
+// pipePath returns a path in a fresh temporary directory.
+func pipePath(t testing.TB) string {
+	return filepath.Join(t.TempDir(), "pipe")
+}
+
+// pid returns the process's id.
+func (c *child) pid() int { return c.cmd.Process.Pid }
+
+func TestReadWaitsForWrite(t *testing.T) {
+	p := pipePath(t)
+	r := spawn(t, nil, "read", "--path", p)
+	blocked(t, r.pid())
+	if !r.running() || !isPipe(p) {
+		t.Fatalf("reader running=%v, pipe created=%v", r.running(), isPipe(p))
+	}
+	st, _, werr := lockpipe(t, nil, "write", "--path", p)
+	if st != 0 {
+		t.Fatalf("write: status %d, stderr %q", st, werr)
+	}
+	if st := r.status(t); st != 0 {
+		t.Fatalf("read: status %d", st)
+	}
+	if want := line("WARN", "pipe does not exist at", p) + line("INFO", "created pipe at", p) + line("INFO", "read from pipe at", p); r.stderr.String() != want {
+		t.Errorf("read stderr:\n%s\nwant:\n%s", r.stderr.String(), want)
+	}
+	if want := line("INFO", "pipe exists at", p) + line("INFO", "wrote to pipe at", p); werr != want {
+		t.Errorf("write stderr:\n%s\nwant:\n%s", werr, want)
+	}
+	if !isPipe(p) {
+		t.Error("the pipe is gone after read and write")
+	}
+}
+
+func TestWriteWaitsForRead(t *testing.T) {
+	p := pipePath(t)
+	w := spawn(t, nil, "w", "-p", p)
+	blocked(t, w.pid())
+	if st, _, rerr := lockpipe(t, nil, "r", "-p", p); st != 0 {
+		t.Fatalf("read: status %d, stderr %q", st, rerr)
+	}
+	if st := w.status(t); st != 0 {
+		t.Fatalf("write: status %d", st)
+	}
+	if w.stdout.Len() != 0 || !isPipe(p) {
+		t.Errorf("stdout %q, pipe there %v", w.stdout.String(), isPipe(p))
+	}
+}
+
+// TestBroadcast checks that one write releases every waiting reader, one read
+// every waiting writer, and that latecomers wait for the next one.
+func TestBroadcast(t *testing.T) {
+	for _, side := range []struct{ waiter, releaser string }{{"read", "write"}, {"write", "read"}} {
+		t.Run(side.waiter, func(t *testing.T) {
+			p := pipePath(t)
+			if st, _, _ := lockpipe(t, nil, "create", "-p", p); st != 0 {
+				t.Fatal("create failed")
+			}
+			var waiters []*child
+			for i := 0; i < 10; i++ {
+				waiters = append(waiters, spawn(t, nil, side.waiter, "-p", p))
+			}
+			for _, c := range waiters {
+				blocked(t, c.pid())
+			}
+			if st, _, _ := lockpipe(t, nil, side.releaser, "-p", p); st != 0 {
+				t.Fatalf("%s: status %d", side.releaser, st)
+			}
+			for i, c := range waiters {
+				if st := c.status(t); st != 0 {
+					t.Errorf("waiter %d: status %d", i, st)
+				}
+			}
+			late := spawn(t, nil, side.waiter, "-p", p)
+			blocked(t, late.pid())
+			if !late.running() {
+				t.Fatal("a latecomer did not wait for the next partner")
+			}
+			lockpipe(t, nil, side.releaser, "-p", p)
+			if st := late.status(t); st != 0 {
+				t.Errorf("latecomer: status %d", st)
+			}
+		})
+	}
+}
+
+func TestDeleteReleasesWaiters(t *testing.T) {
+	for _, waiter := range []string{"read", "write"} {
+		t.Run(waiter, func(t *testing.T) {
+			p := pipePath(t)
+			var ws []*child
+			for i := 0; i < 5; i++ {
+				ws = append(ws, spawn(t, nil, waiter, "-p", p))
+			}
+			for _, c := range ws {
+				blocked(t, c.pid())
+			}
+			st, _, stderr := lockpipe(t, nil, "delete", "-p", p)
+			if st != 0 || stderr != line("INFO", "deleted pipe at", p) {
+				t.Fatalf("delete: status %d, stderr %q", st, stderr)
+			}
+			for i, c := range ws {
+				if st := c.status(t); st != 0 {
+					t.Errorf("waiter %d: status %d, stderr %q", i, st, c.stderr.String())
+				}
+			}
+			if _, err := os.Lstat(p); !os.IsNotExist(err) {
+				t.Errorf("pipe still there: %v", err)
+			}
+		})
+	}
+}
+
+// TestCommands runs every command and alias with its fixed messages at the debug level.
+func TestCommands(t *testing.T) {
+	p := pipePath(t)
+	env := []string{"LOCKPIPE_LOG_FILTER=debug", "LOCKPIPE_PATH=" + p}
+	steps := []struct {
+		args   []string
+		status int
+		stderr string
+	}{
+		{[]string{"exists"}, 1, line("DEBUG", "checking if pipe exists at", p) + line("INFO", "pipe does not exist at", p)},
+		{[]string{"create"}, 0, line("DEBUG", "creating pipe at", p) + line("INFO", "created pipe at", p)},
+		{[]string{"c"}, 0, line("DEBUG", "creating pipe at", p) + line("WARN", "pipe already exists at", p)},
+		{[]string{"e"}, 0, line("DEBUG", "checking if pipe exists at", p) + line("INFO", "pipe exists at", p)},
+		{[]string{"delete"}, 0, line("DEBUG", "deleting pipe at", p) + line("INFO", "deleted pipe at", p)},
+		{[]string{"d"}, 0, line("DEBUG", "deleting pipe at", p) + line("WARN", "pipe does not exist at", p)},
+		{[]string{"exists"}, 1, line("DEBUG", "checking if pipe exists at", p) + line("INFO", "pipe does not exist at", p)},
+	}
+	for _, s := range steps {
+		st, stdout, stderr := lockpipe(t, env, s.args...)
+		if st != s.status || stderr != s.stderr || stdout != "" {
+			t.Errorf("%v: status %d, stdout %q, stderr:\n%s\nwant status %d, stderr:\n%s", s.args, st, stdout, stderr, s.status, s.stderr)
+		}
+	}
+	// read and write, each waiting for the other, with their debug lines.
+	r := spawn(t, env, "r")
+	blocked(t, r.pid())
+	st, _, werr := lockpipe(t, env, "w")
+	if st != 0 || r.status(t) != 0 {
+		t.Fatalf("w status %d, r stderr %q", st, r.stderr.String())
+	}
+	wantR := line("DEBUG", "ensuring pipe exists at", p) + line("WARN", "pipe does not exist at", p) +
+		line("DEBUG", "creating pipe at", p) + line("INFO", "created pipe at", p) +
+		line("DEBUG", "reading from pipe at", p) + line("INFO", "read from pipe at", p)
+	wantW := line("DEBUG", "ensuring pipe exists at", p) + line("INFO", "pipe exists at", p) +
+		line("DEBUG", "writing to pipe at", p) + line("INFO", "wrote to pipe at", p)
+	if r.stderr.String() != wantR || werr != wantW {
+		t.Errorf("read stderr:\n%s\nwant:\n%s\nwrite stderr:\n%s\nwant:\n%s", r.stderr.String(), wantR, werr, wantW)
+	}
+}
+
+// TestOptionForms checks every spelling and position of an option, and precedence.
+func TestOptionForms(t *testing.T) {
+	dir := t.TempDir()
+	flagPipe, envPipe := filepath.Join(dir, "flag"), filepath.Join(dir, "env")
+	for _, p := range []string{flagPipe, envPipe} {
+		if st, _, _ := lockpipe(t, nil, "create", "-p", p); st != 0 {
+			t.Fatal("create failed")
+		}
+	}
+	forms := [][]string{
+		{"-p", flagPipe, "exists"}, {"-p=" + flagPipe, "exists"}, {"--path", flagPipe, "exists"}, {"--path=" + flagPipe, "exists"},
+		{"exists", "-p", flagPipe}, {"exists", "-p=" + flagPipe}, {"e", "--path", flagPipe}, {"e", "--path=" + flagPipe},
+		{"-path", flagPipe, "e"}, {"-p", "/nonexistent", "exists", "-p", flagPipe},
+	}
+	for _, args := range forms {
+		st, _, stderr := lockpipe(t, []string{"LOCKPIPE_PATH=" + envPipe}, args...)
+		if st != 0 || stderr != line("INFO", "pipe exists at", flagPipe) {
+			t.Errorf("%q: status %d, stderr %q", args, st, stderr)
+		}
+	}
+	// The variable beats the default; an empty one counts as unset.
+	if _, _, stderr := lockpipe(t, []string{"LOCKPIPE_PATH=" + envPipe}, "exists"); stderr != line("INFO", "pipe exists at", envPipe) {
+		t.Errorf("LOCKPIPE_PATH not used: %q", stderr)
+	}
+	_, _, stderr := lockpipe(t, []string{"LOCKPIPE_PATH=", "LOCKPIPE_LOG_FILTER=debug"}, "exists")
+	if !strings.HasPrefix(stderr, line("DEBUG", "checking if pipe exists at", "/run/forever")) {
+		t.Errorf("default path not used: %q", stderr)
+	}
+}
+
+// TestMode checks that --mode holds exactly for a pipe the call creates, whatever the umask, and leaves others alone.
+func TestMode(t *testing.T) {
+	dir := t.TempDir()
+	umasked := func(umask string, env []string, args ...string) {
+		t.Helper()
+		c := newChild(env, append([]string{"/bin/sh", "-c", "umask " + umask + " && exec \"$0\" \"$@\"", bin}, args...)...).start(t)
+		if st := c.status(t); st != 0 {
+			t.Fatalf("%v: status %d, stderr %q", args, st, c.stderr.String())
+		}
+	}
+	modeOf := func(p string) os.FileMode {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Mode().Perm()
+	}
+	cases := []struct {
+		name  string
+		env   []string
+		args  []string
+		umask string
+		want  os.FileMode
+	}{
+		{"default", nil, []string{"create"}, "022", 0o600},
+		{"flag wide", nil, []string{"create", "-m", "0666"}, "077", 0o666},
+		{"flag no leading zero", nil, []string{"c", "--mode=640"}, "0", 0o640},
+		{"env", []string{"LOCKPIPE_MODE=0604"}, []string{"create"}, "077", 0o604},
+		{"flag beats env", []string{"LOCKPIPE_MODE=0604"}, []string{"-m", "0620", "create"}, "077", 0o620},
+		{"zero", nil, []string{"create", "--mode", "0"}, "022", 0},
+	}
+	for _, c := range cases {
+		p := filepath.Join(dir, strings.ReplaceAll(c.name, " ", "-"))
+		umasked(c.umask, c.env, append(c.args, "-p", p)...)
+		if got := modeOf(p); got != c.want {
+			t.Errorf("%s: mode %#o, want %#o", c.name, got, c.want)
+		}
+	}
+	// read creates with the mode too; an existing pipe keeps its own.
+	p := filepath.Join(dir, "by-read")
+	r := newChild(nil, "/bin/sh", "-c", "umask 077 && exec \"$0\" read -m 0660 -p \"$1\"", bin, p).start(t)
+	blocked(t, r.cmd.Process.Pid)
+	if got := modeOf(p); got != 0o660 {
+		t.Errorf("read created mode %#o, want 0660", got)
+	}
+	lockpipe(t, nil, "write", "-m", "0600", "-p", p)
+	r.status(t)
+	umasked("0", nil, "create", "-m", "0600", "-p", p)
+	if got := modeOf(p); got != 0o660 {
+		t.Errorf("an existing pipe's mode changed to %#o", got)
+	}
+}
+
+// TestUsageErrors checks that every bad command line or variable is status 22 with one ERROR line naming its source.
+func TestUsageErrors(t *testing.T) {
+	p := pipePath(t)
+	cases := []struct {
+		env  []string
+		args []string
+		want string // in the ERROR line
+	}{
+		{nil, nil, "no command given"},
+		{nil, []string{"frobnicate"}, `unknown command "frobnicate"`},
+		{nil, []string{"exists", "--bogus"}, "flag provided but not defined: -bogus"},
+		{nil, []string{"--bogus", "exists"}, "flag provided but not defined: -bogus"},
+		{nil, []string{"exists", "-p"}, "flag needs an argument: -p"},
+		{nil, []string{"create", "-m", "888", "-p", p}, `invalid value "888" for flag -m`},
+		{nil, []string{"create", "--mode=01777", "-p", p}, `invalid value "01777" for flag -mode`},
+		{[]string{"LOCKPIPE_MODE=rw"}, []string{"create", "-p", p}, `invalid LOCKPIPE_MODE "rw"`},
+		{nil, []string{"read", "-t", "soon", "-p", p}, `invalid value "soon" for flag -t`},
+		{[]string{"LOCKPIPE_TIMEOUT=-3"}, []string{"write", "-p", p}, `invalid LOCKPIPE_TIMEOUT "-3"`},
+		{nil, []string{"exists", "-m", "0600", "-p", p}, "option -m/--mode does not apply to exists"},
+		{nil, []string{"--mode", "0600", "delete", "-p", p}, "option -m/--mode does not apply to delete"},
+		{nil, []string{"create", "--timeout", "5s", "-p", p}, "option -t/--timeout does not apply to create"},
+		{nil, []string{"-t", "5", "exists", "-p", p}, "option -t/--timeout does not apply to exists"},
+		{nil, []string{"delete", "-t", "5", "-p", p}, "option -t/--timeout does not apply to delete"},
+		{nil, []string{"-p", p, "version"}, "option -p/--path does not apply to version"},
+		{nil, []string{"exists", "-p", p, "extra"}, `unexpected argument "extra" after exists`},
+		{nil, []string{"help", "read", "write"}, "help takes one command name at most"},
+		{nil, []string{"help", "nope"}, `unknown help topic "nope"`},
+		{nil, []string{"exists", "--path", ""}, `invalid value "" for flag -path: the path is empty`},
+		{nil, []string{"exists", "-p", "  "}, `invalid value "  " for flag -p: the path is empty`},
+		{[]string{"LOCKPIPE_PATH= \t"}, []string{"exists"}, `invalid LOCKPIPE_PATH " \t": the path is empty`},
+		{[]string{"LOCKPIPE_MODE= "}, []string{"create", "-p", p}, `invalid LOCKPIPE_MODE " "`},
+		{[]string{"LOCKPIPE_TIMEOUT= "}, []string{"read", "-p", p}, `invalid LOCKPIPE_TIMEOUT " "`},
+	}
+	for _, c := range cases {
+		st, stdout, stderr := lockpipe(t, c.env, c.args...)
+		if st != 22 || stdout != "" || strings.Count(stderr, "\n") != 1 ||
+			!strings.HasPrefix(stderr, "[ERROR lockpipes] ") || !strings.Contains(stderr, c.want) {
+			t.Errorf("%v %q: status %d, stdout %q, stderr %q; want 22 and an ERROR line with %q", c.env, c.args, st, stdout, stderr, c.want)
+		}
+	}
+	if _, err := os.Lstat(p); !os.IsNotExist(err) {
+		t.Error("a usage error touched the path")
+	}
+	// A variable is not read by a command it does not apply to.
+	env := []string{"LOCKPIPE_MODE=bad", "LOCKPIPE_TIMEOUT=bad"}
+	for _, cmd := range []string{"exists", "delete"} {
+		if st, _, stderr := lockpipe(t, env, cmd, "-p", p); st == 22 {
+			t.Errorf("%s used a variable it does not take: %q", cmd, stderr)
+		}
+	}
+}
+
+// TestNotPipeLeftAlone checks that every command refuses, with 17, anything at the path that is not a named pipe.
+func TestNotPipeLeftAlone(t *testing.T) {
+	for _, k := range notPipes(t) {
+		for _, cmd := range []string{"create", "exists", "read", "write", "delete"} {
+			t.Run(k.name+"/"+cmd, func(t *testing.T) {
+				p := k.make(t)
+				before := snapshot(t, p)
+				st, _, stderr := lockpipe(t, []string{"LOCKPIPE_TIMEOUT=" + bound.String()}, cmd, "-p", p)
+				if st != 17 || !strings.Contains(stderr, "[ERROR lockpipes] found "+k.what+" at "+strconv.Quote(p)+", not a named pipe") {
+					t.Errorf("status %d, stderr %q; want 17 naming %s", st, stderr, k.what)
+				}
+				if after := snapshot(t, p); after != before {
+					t.Errorf("changed:\n%s\nbecame:\n%s", before, after)
+				}
+			})
+		}
+	}
+}
+
+// kind is one kind of thing that is not a named pipe.
+type kind struct {
+	name, what string
+	make       func(t *testing.T) string
+}
+
+// notPipes lists every kind of non-pipe this machine can make, and symbolic links to each.
+func notPipes(t *testing.T) []kind {
+	file := func(content string) func(t *testing.T) string {
+		return func(t *testing.T) string {
+			p := filepath.Join(t.TempDir(), "x")
+			if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			return p
+		}
+	}
+	dir := func(full bool) func(t *testing.T) string {
+		return func(t *testing.T) string {
+			p := filepath.Join(t.TempDir(), "x")
+			os.Mkdir(p, 0o755)
+			if full {
+				os.WriteFile(filepath.Join(p, "keep"), []byte("keep"), 0o644)
+			}
+			return p
+		}
+	}
+	sock := func(t *testing.T) string {
+		p := filepath.Join(t.TempDir(), "x")
+		fd, err := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { syscall.Close(fd) })
+		if err := syscall.Bind(fd, &syscall.SockaddrUnix{Name: p}); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	dev := func(t *testing.T) string {
+		p := filepath.Join(t.TempDir(), "x")
+		// Same numbers as /dev/null, so that nothing happens even if it were opened.
+		if err := syscall.Mknod(p, syscall.S_IFCHR|0o666, 1<<8|3); err != nil {
+			t.Skipf("cannot make a character device (needs root): %v", err)
+		}
+		return p
+	}
+	kinds := []kind{
+		{"file", "a regular file", file("precious data\n")},
+		{"empty-file", "a regular file", file("")},
+		{"dir", "a directory", dir(false)},
+		{"full-dir", "a directory", dir(true)},
+		{"socket", "a socket", sock},
+		{"chardev", "a character device", dev},
+	}
+	for _, k := range kinds[:len(kinds):len(kinds)] {
+		k := k
+		kinds = append(kinds, kind{"link-to-" + k.name, "a symbolic link to " + k.what, func(t *testing.T) string {
+			target := k.make(t)
+			p := filepath.Join(t.TempDir(), "link")
+			if err := os.Symlink(target, p); err != nil {
+				t.Fatal(err)
+			}
+			return p
+		}})
+	}
+	return kinds
+}
+
+// snapshot describes what is at p, through symbolic links, closely enough to see any change.
+func snapshot(t *testing.T, p string) string {
+	var st, lst syscall.Stat_t
+	if err := syscall.Lstat(p, &lst); err != nil {
+		return "missing: " + err.Error()
+	}
+	s := fmt.Sprintf("lstat ino=%d mode=%o size=%d mtime=%d", lst.Ino, lst.Mode, lst.Size, lst.Mtim.Nano())
+	if err := syscall.Stat(p, &st); err == nil {
+		s += fmt.Sprintf("\nstat ino=%d mode=%o size=%d mtime=%d ctime=%d", st.Ino, st.Mode, st.Size, st.Mtim.Nano(), st.Ctim.Nano())
+		if st.Mode&syscall.S_IFMT == syscall.S_IFREG {
+			b, _ := os.ReadFile(p)
+			s += fmt.Sprintf(" content=%q", b)
+		}
+		if st.Mode&syscall.S_IFMT == syscall.S_IFDIR {
+			names, _ := filepath.Glob(filepath.Join(p, "*"))
+			s += fmt.Sprintf(" entries=%q", names)
+		}
+	}
+	return s
+}
+
+// TestLogFilter checks each level and env_logger directive.
+func TestLogFilter(t *testing.T) {
+	p := pipePath(t)
+	lockpipe(t, nil, "create", "-p", p)
+	info := line("INFO", "pipe exists at", p)
+	debug := line("DEBUG", "checking if pipe exists at", p)
+	trace := fmt.Sprintf("[TRACE lockpipes] command exists, path %q, mode 0600, timeout 0s\n", p)
+	bad := func(item string) string {
+		return "[WARN  lockpipes] ignoring " + strconv.Quote(item) + " in LOCKPIPE_LOG_FILTER: not off, error, warn, info, debug, trace or lockpipes=LEVEL\n"
+	}
+	cases := map[string]string{
+		"":                              info,
+		"off":                           "",
+		"error":                         "",
+		"warn":                          "",
+		"info":                          info,
+		"debug":                         debug + info,
+		"TRACE":                         trace + debug + info,
+		"Debug":                         debug + info,
+		"lockpipes=debug":               debug + info,
+		"lockpipes":                     trace + debug + info,
+		"warn,lockpipes=debug":          debug + info,
+		"lockpipes=debug,warn":          debug + info,
+		"other=trace,lockpipes=warn":    "",
+		"hyper::client=trace , debug ,": debug + info,
+		"debgu":                         bad("debgu") + info,
+		"bogus,debug":                   bad("bogus") + debug + info,
+		"lockpipes=loud":                bad("lockpipes=loud") + info,
+		"=debug,error":                  "",
+	}
+	for filter, want := range cases {
+		st, _, stderr := lockpipe(t, []string{"LOCKPIPE_LOG_FILTER=" + filter}, "exists", "-p", p)
+		if st != 0 || stderr != want {
+			t.Errorf("LOCKPIPE_LOG_FILTER=%q: status %d, stderr:\n%s\nwant:\n%s", filter, st, stderr, want)
+		}
+	}
+}
+
+// TestLogStyle checks colour on and off, including on a real terminal.
+func TestLogStyle(t *testing.T) {
+	p := pipePath(t)
+	lockpipe(t, nil, "create", "-p", p)
+	plain := line("INFO", "pipe exists at", p)
+	colour := "[\x1b[32mINFO \x1b[0m lockpipes] pipe exists at " + strconv.Quote(p) + "\n"
+	for style, want := range map[string]string{
+		"":       plain,
+		"auto":   plain,
+		"never":  plain,
+		"always": colour,
+		"ALWAYS": colour,
+		"loud":   "[WARN  lockpipes] ignoring LOCKPIPE_LOG_STYLE \"loud\": not auto, always or never\n" + plain,
+	} {
+		if _, _, stderr := lockpipe(t, []string{"LOCKPIPE_LOG_STYLE=" + style}, "exists", "-p", p); stderr != want {
+			t.Errorf("LOCKPIPE_LOG_STYLE=%q: stderr %q, want %q", style, stderr, want)
+		}
+	}
+	_, _, stderr := lockpipe(t, []string{"LOCKPIPE_LOG_STYLE=always", "LOCKPIPE_LOG_FILTER=trace"}, "create", "-p", p)
+	for _, code := range []string{"\x1b[36mTRACE", "\x1b[34mDEBUG", "\x1b[33mWARN "} {
+		if !strings.Contains(stderr, code) {
+			t.Errorf("no %q in %q", code, stderr)
+		}
+	}
+	// auto: colour on a terminal, unless TERM=dumb or NO_COLOR is set.
+	for env, want := range map[string]string{"TERM=xterm": colour, "TERM=dumb": plain, "NO_COLOR=1": plain, "NO_COLOR=": colour} {
+		if got := onTerminal(t, []string{env}, "exists", "-p", p); got != want {
+			t.Errorf("on a terminal with %s: %q, want %q", env, got, want)
+		}
+	}
+}
+
+// onTerminal runs lockpipe with standard error on a pseudo-terminal and returns what it wrote there.
+func onTerminal(t *testing.T, env []string, args ...string) string {
+	ptmx, err := os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		t.Skipf("no pseudo-terminals: %v", err)
+	}
+	defer ptmx.Close()
+	var n, unlock uint32
+	if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, ptmx.Fd(), syscall.TIOCSPTLCK, uintptr(unsafe.Pointer(&unlock))); e != 0 {
+		t.Skipf("unlockpt: %v", e)
+	}
+	if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, ptmx.Fd(), syscall.TIOCGPTN, uintptr(unsafe.Pointer(&n))); e != 0 {
+		t.Skipf("ptsname: %v", e)
+	}
+	pts, err := os.OpenFile("/dev/pts/"+strconv.Itoa(int(n)), os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		t.Skipf("open pts: %v", err)
+	}
+	c := newChild(append([]string{"TERM=xterm"}, env...), append([]string{bin}, args...)...)
+	c.cmd.Stderr = pts
+	c.start(t)
+	c.status(t)
+	pts.Close()
+	var out []byte
+	buf := make([]byte, 4096)
+	for {
+		k, err := ptmx.Read(buf)
+		out = append(out, buf[:k]...)
+		if err != nil || bytes.HasSuffix(out, []byte("\n")) {
+			break
+		}
+	}
+	// The terminal turns "\n" into "\r\n".
+	return strings.ReplaceAll(string(out), "\r\n", "\n")
+}
+
+// TestHelpAndVersion checks the help text from the command table and the version on standard output.
+func TestHelpAndVersion(t *testing.T) {
+	for _, args := range [][]string{{"help"}, {"-h"}, {"--help"}, {"-help"}} {
+		st, stdout, stderr := lockpipe(t, nil, args...)
+		if st != 0 || stderr != "" || !strings.Contains(stdout, "usage: lockpipe [OPTIONS] COMMAND [OPTIONS]") {
+			t.Errorf("%v: status %d, stderr %q, stdout %q", args, st, stderr, stdout)
+		}
+		for _, c := range commands {
+			if !strings.Contains(stdout, "  "+c.name) {
+				t.Errorf("%v: command %s missing from the help", args, c.name)
+			}
+		}
+	}
+	for _, args := range [][]string{{"help", "read"}, {"help", "r"}, {"read", "--help"}, {"-h", "r"}, {"r", "-h", "-p", "x"}} {
+		st, stdout, _ := lockpipe(t, nil, args...)
+		if st != 0 || !strings.HasPrefix(stdout, "usage: lockpipe read [-p PATH] [-m OCTAL] [-t DURATION]\n") || !strings.Contains(stdout, "LOCKPIPE_TIMEOUT") {
+			t.Errorf("%v: status %d, stdout %q", args, st, stdout)
+		}
+	}
+	for _, args := range [][]string{{"version"}, {"-V"}, {"--version"}, {"exists", "-V"}} {
+		st, stdout, stderr := lockpipe(t, nil, args...)
+		if st != 0 || stderr != "" || !strings.HasPrefix(stdout, "lockpipe ") || strings.Count(stdout, "\n") != 1 {
+			t.Errorf("%v: status %d, stdout %q, stderr %q", args, st, stdout, stderr)
+		}
+	}
+	stamped := filepath.Join(t.TempDir(), "lockpipe")
+	build := exec.Command("go", "build", "-ldflags=-X main.version=v9.8.7", "-o", stamped, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if out, err := exec.Command(stamped, "--version").Output(); err != nil || string(out) != "lockpipe v9.8.7\n" {
+		t.Errorf("-X main.version: %q, %v", out, err)
+	}
+}
+
+// TestStdinIgnored checks that a closed or absent standard input changes nothing.
+func TestStdinIgnored(t *testing.T) {
+	p := pipePath(t)
+	for _, redirect := range []string{"<&-", "</dev/null"} {
+		r := newChild(nil, "/bin/sh", "-c", "exec \"$0\" read -p \"$1\" "+redirect, bin, p).start(t)
+		blocked(t, r.cmd.Process.Pid)
+		if st, _, _ := lockpipe(t, nil, "write", "-p", p); st != 0 || r.status(t) != 0 {
+			t.Errorf("%s: write %d, read %d, stderr %q", redirect, st, r.status(t), r.stderr.String())
+		}
+	}
+}
+
+// TestSignals checks that SIGTERM, SIGINT and SIGHUP end a waiting reader or writer with 128+N, leaving the pipe.
+func TestSignals(t *testing.T) {
+	for _, cmd := range []string{"read", "write"} {
+		for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP} {
+			t.Run(fmt.Sprintf("%s/%d", cmd, sig), func(t *testing.T) {
+				p := pipePath(t)
+				c := spawn(t, nil, cmd, "-p", p)
+				blocked(t, c.pid())
+				c.cmd.Process.Signal(sig)
+				want := 128 + int(sig)
+				if st := c.status(t); st != want {
+					t.Errorf("status %d, want %d", st, want)
+				}
+				doing := map[string]string{"read": "reading from", "write": "writing to"}[cmd]
+				msg := fmt.Sprintf("[INFO  lockpipes] received %s while %s pipe at %q; exiting with status %d\n", signalName(sig), doing, p, want)
+				if !strings.HasSuffix(c.stderr.String(), msg) {
+					t.Errorf("stderr %q, want it to end with %q", c.stderr.String(), msg)
+				}
+				if !isPipe(p) {
+					t.Error("the pipe is gone")
+				}
+			})
+		}
+	}
+}
+
+// needRoot skips t unless it runs as root with the named commands at hand.
+func needRoot(t testing.TB, tools ...string) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+	for _, tool := range tools {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("needs %s: %v", tool, err)
+		}
+	}
+}
+
+// asPID1 starts lockpipe as PID 1 of a new PID namespace and returns unshare and lockpipe's host PID.
+func asPID1(t testing.TB, args ...string) (*child, int) {
+	t.Helper()
+	needRoot(t, "unshare")
+	u := newChild(nil, append([]string{"unshare", "--pid", "--fork", "--kill-child", "--mount-proc", bin}, args...)...).start(t)
+	var pid int
+	waitFor(t, "lockpipe started under unshare", func() bool {
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", u.pid(), u.pid()))
+		pid, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+		exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
+		return pid > 0 && exe == bin
+	})
+	return u, pid
+}
+
+func TestSignalsAsPID1(t *testing.T) {
+	for _, cmd := range []string{"read", "write"} {
+		for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP} {
+			t.Run(fmt.Sprintf("%s/%d", cmd, sig), func(t *testing.T) {
+				p := pipePath(t)
+				u, pid := asPID1(t, cmd, "-p", p)
+				blocked(t, pid)
+				if b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid)); !strings.Contains(string(b), "\nNSpid:\t"+strconv.Itoa(pid)+"\t1\n") {
+					t.Fatalf("lockpipe is not PID 1 of its namespace:\n%s", b)
+				}
+				syscall.Kill(pid, sig)
+				if st := u.status(t); st != 128+int(sig) {
+					t.Errorf("status %d, want %d; stderr %q", st, 128+int(sig), u.stderr.String())
+				}
+				if !strings.Contains(u.stderr.String(), "received "+signalName(sig)) || !isPipe(p) {
+					t.Errorf("stderr %q, pipe there %v", u.stderr.String(), isPipe(p))
+				}
+			})
+		}
+	}
+}
+
+// TestReapsOrphansAsPID1 leaves orphans in lockpipe's namespace and checks none stays a zombie.
+func TestReapsOrphansAsPID1(t *testing.T) {
+	needRoot(t, "nsenter")
+	p := pipePath(t)
+	u, pid := asPID1(t, "read", "-p", p)
+	blocked(t, pid)
+	children := func() []string {
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
+		return strings.Fields(string(b))
+	}
+	for round := 0; round < 3; round++ {
+		// sh leaves three sleeps behind and exits; they become lockpipe's children.
+		c := newChild(nil, "nsenter", "--target", strconv.Itoa(pid), "--pid", "--", "/bin/sh", "-c", "sleep 0.2 & sleep 0.3 & sleep 0.1 & exit 0").start(t)
+		if st := c.status(t); st != 0 {
+			t.Fatalf("nsenter: %d %s", st, c.stderr.String())
+		}
+		waitFor(t, "every orphan reaped", func() bool { return len(children()) == 0 })
+	}
+	zombies := 0
+	dirs, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, f := range dirs {
+		b, _ := os.ReadFile(f)
+		if fields := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:])); len(fields) > 1 && fields[0] == "Z" && fields[1] == strconv.Itoa(pid) {
+			zombies++
+		}
+	}
+	if zombies != 0 {
+		t.Errorf("%d zombies whose parent is lockpipe", zombies)
+	}
+	lockpipe(t, nil, "write", "-p", p)
+	if st := u.status(t); st != 0 {
+		t.Errorf("read as PID 1: status %d", st)
+	}
+}
+
+// TestTimeout checks --timeout in every form, that 0 and infinity wait, and that a rendezvous in time is success.
+func TestTimeout(t *testing.T) {
+	p := pipePath(t)
+	expired := []struct {
+		env  []string
+		args []string
+		says string
+	}{
+		{nil, []string{"read", "-t", "200ms"}, "timed out after 200ms while reading from pipe at"},
+		{nil, []string{"write", "--timeout=0.2"}, "timed out after 200ms while writing to pipe at"},
+		{[]string{"LOCKPIPE_TIMEOUT=1"}, []string{"r"}, "timed out after 1s while reading from pipe at"},
+		{[]string{"LOCKPIPE_TIMEOUT=1h"}, []string{"w", "-t", "0.05"}, "timed out after 50ms while writing to pipe at"},
+	}
+	for _, c := range expired {
+		st, _, stderr := lockpipe(t, c.env, append(c.args, "-p", p)...)
+		if st != 110 || !strings.HasSuffix(stderr, fmt.Sprintf("[WARN  lockpipes] %s %q\n", c.says, p)) {
+			t.Errorf("%v %v: status %d, stderr %q", c.env, c.args, st, stderr)
+		}
+		if !isPipe(p) {
+			t.Fatal("a timeout removed the pipe")
+		}
+	}
+	for _, forever := range []string{"0", "infinity", "0s"} {
+		r := spawn(t, []string{"LOCKPIPE_TIMEOUT=" + forever}, "read", "-p", p)
+		blocked(t, r.pid())
+		time.Sleep(100 * time.Millisecond) // longer than any timeout above: 0 must not mean "at once"
+		if !r.running() {
+			t.Fatalf("timeout %s: reader ended with %d", forever, r.status(t))
+		}
+		lockpipe(t, nil, "write", "-p", p)
+		if st := r.status(t); st != 0 {
+			t.Errorf("timeout %s: status %d", forever, st)
+		}
+	}
+	w := spawn(t, nil, "write", "-t", "1h", "-p", p)
+	blocked(t, w.pid())
+	if st, _, _ := lockpipe(t, nil, "read", "--timeout", "90s", "-p", p); st != 0 || w.status(t) != 0 {
+		t.Errorf("a rendezvous within the timeout: read %d, write %d", st, w.status(t))
+	}
+}
