@@ -11,6 +11,7 @@ import (
 	"math"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -169,7 +170,7 @@ func parse(args []string, getenv func(string) string) (*invocation, error) {
 	inv := &invocation{cfg: config{path: defaultPath, mode: 0o600}}
 	fs := inv.flagSet("lockpipe")
 	if err := fs.Parse(args); err != nil {
-		return nil, usageError(err.Error() + "; run 'lockpipe help'")
+		return nil, usageError(oneLine(err.Error()) + "; run 'lockpipe help'")
 	}
 	rest := fs.Args()
 	if len(rest) > 0 {
@@ -179,7 +180,7 @@ func parse(args []string, getenv func(string) string) (*invocation, error) {
 		// The command's own flag set: options may come after the command too.
 		fs = inv.flagSet("lockpipe " + inv.cmd.name)
 		if err := fs.Parse(rest[1:]); err != nil {
-			return nil, usageError(err.Error() + "; run 'lockpipe help " + inv.cmd.name + "'")
+			return nil, usageError(oneLine(err.Error()) + "; run 'lockpipe help " + inv.cmd.name + "'")
 		}
 		rest = fs.Args()
 	}
@@ -221,6 +222,17 @@ func parse(args []string, getenv func(string) string) (*invocation, error) {
 		}
 	}
 	return inv, nil
+}
+
+// oneLine escapes control characters, which the flag package's messages may echo, so a message stays one line.
+func oneLine(s string) string {
+	for _, r := range s {
+		if r < ' ' || r == 0x7f {
+			q := strconv.Quote(s)
+			return q[1 : len(q)-1]
+		}
+	}
+	return s
 }
 
 // setPath sets the pipe's path.
@@ -422,8 +434,9 @@ func setupLogging(getenv func(string) string) {
 }
 
 var (
-	ending sync.Mutex // taken for good by whichever way of ending the process comes first
-	met    bool       // a partner has arrived; guarded by ending
+	ending  sync.Mutex // taken for good by whichever way of ending the process comes first
+	met     bool       // a partner has arrived; guarded by ending
+	expired bool       // --timeout ran out before a partner arrived; guarded by ending
 )
 
 // exit ends the process with status after logging msg at level, unless a signal or the timeout ended it first.
@@ -574,25 +587,21 @@ func await(c *config, reading bool) error {
 		flags, doing, done = syscall.O_RDONLY, "reading from pipe at "+q, "read from pipe at "+q
 	}
 	if c.timeout > 0 {
-		time.AfterFunc(c.timeout, func() {
-			ending.Lock()
-			if met {
-				// The partner came; only draining was left. Never call that a timeout.
-				logAt(slog.LevelInfo, done)
-				os.Exit(statusOK)
-			}
-			logAt(slog.LevelWarn, "timed out after "+c.timeout.String()+" while "+doing)
-			os.Exit(statusTimeout)
-		})
+		if err := interruptAt(c.timeout); err != nil {
+			return sysError("set up --timeout for", c.path, err)
+		}
 	}
 	for try := 0; ; try++ {
 		if err := ensure(c); err != nil {
 			return err
 		}
 		debugf(doing)
-		fd, err := openPipe(c.path, flags)
+		fd, err := openPipe(c.path, flags, timedOut)
 		if err == syscall.ENOENT && try < 10 {
 			continue // deleted since ensure: wait on the new one instead
+		}
+		if err == syscall.ETIMEDOUT {
+			exit(statusTimeout, slog.LevelWarn, "timed out after "+c.timeout.String()+" while "+doing)
 		}
 		if errno, ok := err.(syscall.Errno); ok {
 			return sysError("open pipe at", c.path, errno)
@@ -637,6 +646,54 @@ func versionString() string {
 		return "devel"
 	}
 	return rev + dirty
+}
+
+// timedOut reports whether --timeout has run out with no partner.
+func timedOut() bool {
+	ending.Lock()
+	defer ending.Unlock()
+	return expired
+}
+
+// interruptAt makes the calling goroutine's blocking open(2) return EINTR once d has passed.
+//
+// A timer alone cannot tell a timeout from a partner arriving at the same
+// instant: the kernel may complete the partner's open just before this
+// process gives up. Interrupted with EINTR, the waiting open itself reports
+// which came first, atomically under the pipe's lock. Go installs every
+// signal handler with SA_RESTART, under which the kernel would silently
+// restart the open instead, so that flag is cleared for SIGALRM, which only
+// this function sends, to the one thread that waits.
+func interruptAt(d time.Duration) error {
+	runtime.LockOSThread() // for good: the open must stay on the thread that is signalled
+	pid, tid := syscall.Getpid(), syscall.Gettid()
+	// struct sigaction starts with the handler, then the flags, on the Linux ports Go supports but mips.
+	var act [4]uint64
+	if _, _, e := syscall.RawSyscall6(syscall.SYS_RT_SIGACTION, uintptr(syscall.SIGALRM), 0, uintptr(unsafe.Pointer(&act)), 8, 0, 0); e != 0 {
+		return e
+	}
+	if act[0] <= 1 { // SIG_DFL or SIG_IGN: SIGALRM would kill lockpipe or not interrupt it
+		return syscall.ENOTSUP
+	}
+	act[1] &^= 0x10000000 // SA_RESTART
+	if _, _, e := syscall.RawSyscall6(syscall.SYS_RT_SIGACTION, uintptr(syscall.SIGALRM), uintptr(unsafe.Pointer(&act)), 0, 8, 0, 0); e != 0 {
+		return e
+	}
+	time.AfterFunc(d, func() {
+		ending.Lock()
+		if met {
+			ending.Unlock()
+			return // the partner came; only draining is left
+		}
+		expired = true
+		ending.Unlock()
+		// Repeated, since a signal that lands just before the open starts is lost.
+		for {
+			syscall.Tgkill(pid, tid, syscall.SIGALRM)
+			time.Sleep(10 * time.Millisecond)
+		}
+	})
+	return nil
 }
 
 // runVersion prints the version.

@@ -5,13 +5,16 @@ package main
 
 import (
 	"bytes"
+	"debug/elf"
 	"flag"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -35,6 +38,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	os.Chmod(dir, 0o755) // tests run it as another user too
 	bin = filepath.Join(dir, "lockpipe")
 	build := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", bin, ".")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
@@ -873,4 +877,614 @@ func TestTimeout(t *testing.T) {
 	if st, _, _ := lockpipe(t, nil, "read", "--timeout", "90s", "-p", p); st != 0 || w.status(t) != 0 {
 		t.Errorf("a rendezvous within the timeout: read %d, write %d", st, w.status(t))
 	}
+}
+
+// TestBadPaths runs every command against paths that cannot work and checks
+// the status, the ERROR line naming path and cause, and that nothing appeared.
+func TestBadPaths(t *testing.T) {
+	type want struct {
+		status int
+		says   string // in the last line of stderr
+	}
+	cmds := []string{"create", "exists", "read", "write", "delete"}
+	cases := []struct {
+		name  string
+		setup func(t *testing.T) string
+		want  map[string]want // by command; "*" for the rest
+	}{
+		{"missing parent", func(t *testing.T) string { return filepath.Join(t.TempDir(), "no", "pipe") },
+			map[string]want{"*": {2, "cannot create pipe at %q: no such file or directory (a directory on the path is missing)"},
+				"exists": {1, "[INFO  lockpipes] pipe does not exist at %q"}, "delete": {0, "[WARN  lockpipes] pipe does not exist at %q"}}},
+		{"through a file", func(t *testing.T) string {
+			f := filepath.Join(t.TempDir(), "file")
+			os.WriteFile(f, []byte("data"), 0o644)
+			return filepath.Join(f, "pipe")
+		}, map[string]want{"*": {20, "cannot check %q: not a directory"}, "create": {20, "cannot create pipe at %q: not a directory"}}},
+		{"symlink loop", func(t *testing.T) string {
+			d := t.TempDir()
+			os.Symlink(filepath.Join(d, "b"), filepath.Join(d, "a"))
+			os.Symlink(filepath.Join(d, "a"), filepath.Join(d, "b"))
+			return filepath.Join(d, "a")
+		}, map[string]want{"*": {40, "cannot check %q: too many levels of symbolic links"}}},
+		{"name too long", func(t *testing.T) string { return filepath.Join(t.TempDir(), strings.Repeat("n", 300)) },
+			map[string]want{"*": {36, "cannot check %q: file name too long"}, "create": {36, "cannot create pipe at %q: file name too long"}}},
+		{"dangling symlink", func(t *testing.T) string {
+			d := t.TempDir()
+			os.Symlink(filepath.Join(d, "nowhere"), filepath.Join(d, "link"))
+			return filepath.Join(d, "link")
+		}, map[string]want{"*": {17, "found a dangling symbolic link at %q, not a named pipe; leaving it untouched"},
+			"exists": {1, "[INFO  lockpipes] pipe does not exist at %q"}, "delete": {0, "[WARN  lockpipes] pipe does not exist at %q"}}},
+	}
+	for _, c := range cases {
+		for _, cmd := range cmds {
+			t.Run(c.name+"/"+cmd, func(t *testing.T) {
+				p := c.setup(t)
+				w, ok := c.want[cmd]
+				if !ok {
+					w = c.want["*"]
+				}
+				checkBad(t, nil, p, w.status, w.says, bin, cmd, "-p", p)
+			})
+		}
+	}
+}
+
+// checkBad runs argv and checks its status, that stderr ends with says (path filled in), and that p did not change.
+func checkBad(t *testing.T, cred *syscall.Credential, p string, status int, says string, argv ...string) {
+	t.Helper()
+	before := snapshot(t, p)
+	c := newChild([]string{"LOCKPIPE_TIMEOUT=" + bound.String()}, argv...)
+	if cred != nil {
+		c.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	}
+	st := c.start(t).status(t)
+	stderr := c.stderr.String()
+	lines := strings.Split(strings.TrimSuffix(stderr, "\n"), "\n")
+	last := lines[len(lines)-1]
+	if want := fmt.Sprintf(says, p); st != status || !strings.HasSuffix(last, want) {
+		t.Errorf("status %d, stderr %q; want %d and a last line ending %q", st, stderr, status, want)
+	}
+	if status != 0 && !strings.HasPrefix(says, "[") && !strings.HasPrefix(last, "[ERROR lockpipes] ") {
+		t.Errorf("no ERROR line: %q", stderr)
+	}
+	if after := snapshot(t, p); after != before {
+		t.Errorf("%s changed:\n%s\nbecame:\n%s", p, before, after)
+	}
+}
+
+// TestPermissionDenied runs lockpipe as uid 65534 against root's directories and pipes.
+func TestPermissionDenied(t *testing.T) {
+	needRoot(t)
+	nobody := &syscall.Credential{Uid: 65534, Gid: 65534}
+	open := func(t *testing.T) string { // a root-owned directory anyone may enter but not write
+		d := t.TempDir()
+		for _, x := range []string{filepath.Dir(d), d} {
+			os.Chmod(x, 0o755)
+		}
+		return d
+	}
+	for _, cmd := range []string{"create", "read", "write"} {
+		t.Run("create in "+cmd, func(t *testing.T) {
+			p := filepath.Join(open(t), "pipe")
+			checkBad(t, nobody, p, 13, "cannot create pipe at %q: permission denied", bin, cmd, "-p", p)
+		})
+	}
+	for _, cmd := range []string{"create", "exists", "read", "write", "delete"} {
+		t.Run("locked directory "+cmd, func(t *testing.T) {
+			locked := filepath.Join(open(t), "locked")
+			os.Mkdir(locked, 0o700)
+			p := filepath.Join(locked, "pipe")
+			syscall.Mkfifo(p, 0o600)
+			want := "cannot check %q: permission denied"
+			if cmd == "create" {
+				want = "cannot create pipe at %q: permission denied"
+			}
+			checkBad(t, nobody, p, 13, want, bin, cmd, "-p", p)
+		})
+	}
+	for _, cmd := range []string{"read", "write", "delete"} {
+		t.Run("root's pipe "+cmd, func(t *testing.T) {
+			p := filepath.Join(open(t), "pipe")
+			syscall.Mkfifo(p, 0o600)
+			want := "cannot open pipe at %q: permission denied"
+			if cmd == "delete" {
+				want = "cannot open pipe to release its waiters at %q: permission denied"
+			}
+			checkBad(t, nobody, p, 13, want, bin, cmd, "-p", p)
+			if !isPipe(p) {
+				t.Error("the pipe is gone")
+			}
+		})
+	}
+}
+
+// TestReadOnlyFilesystem runs lockpipe in a directory bind-mounted read-only in a private mount namespace.
+func TestReadOnlyFilesystem(t *testing.T) {
+	needRoot(t, "unshare", "mount")
+	cases := []struct {
+		cmd, existing string
+		status        int
+		says          string
+	}{
+		{"create", "", 30, "cannot create pipe at %q: read-only file system"},
+		{"read", "", 30, "cannot create pipe at %q: read-only file system"},
+		{"write", "", 30, "cannot create pipe at %q: read-only file system"},
+		{"exists", "", 1, "[INFO  lockpipes] pipe does not exist at %q"},
+		{"delete", "", 0, "[WARN  lockpipes] pipe does not exist at %q"},
+		{"delete", "pipe", 30, "cannot delete pipe at %q: read-only file system"},
+		{"exists", "pipe", 0, "[INFO  lockpipes] pipe exists at %q"},
+	}
+	for _, c := range cases {
+		t.Run(c.cmd+"/"+c.existing, func(t *testing.T) {
+			d := t.TempDir()
+			p := filepath.Join(d, "pipe")
+			if c.existing != "" {
+				syscall.Mkfifo(p, 0o600)
+			}
+			checkBad(t, nil, p, c.status, c.says, "unshare", "--mount", "/bin/sh", "-c",
+				"mount --bind -o ro \"$1\" \"$1\" && exec \"$2\" \"$3\" -p \"$4\"", "sh", d, bin, c.cmd, p)
+		})
+	}
+}
+
+// startAll starts n copies of lockpipe with args at once and returns them.
+func startAll(t *testing.T, n int, args ...string) []*child {
+	cs := make([]*child, n)
+	for i := range cs {
+		cs[i] = newChild(nil, append([]string{bin}, args...)...)
+	}
+	for _, c := range cs {
+		c.start(t)
+	}
+	return cs
+}
+
+// leftBehind lists the lockpipe processes still in the process table.
+func leftBehind() []string {
+	var pids []string
+	exes, _ := filepath.Glob("/proc/[0-9]*/exe")
+	for _, e := range exes {
+		if target, _ := os.Readlink(e); target == bin {
+			pids = append(pids, filepath.Base(filepath.Dir(e)))
+		}
+	}
+	return pids
+}
+
+func TestConcurrentCreate(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "pipe")
+	for i, c := range startAll(t, 50, "create", "-m", "0640", "-p", p) {
+		if st := c.status(t); st != 0 {
+			t.Errorf("create %d: status %d, %q", i, st, c.stderr.String())
+		}
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 || !isPipe(p) {
+		t.Errorf("%d entries, pipe there %v", len(entries), isPipe(p))
+	}
+}
+
+// TestManyRacingWaiters starts 50 readers (then 50 writers) at once on a path
+// that does not exist yet, releases them with one partner, and checks nothing is left.
+func TestManyRacingWaiters(t *testing.T) {
+	for round := 0; round < 3; round++ {
+		for _, side := range [][2]string{{"read", "write"}, {"write", "read"}} {
+			p := pipePath(t)
+			waiters := startAll(t, 50, side[0], "-p", p)
+			for _, c := range waiters {
+				blocked(t, c.pid())
+			}
+			if st, _, stderr := lockpipe(t, nil, side[1], "-p", p); st != 0 {
+				t.Fatalf("%s: %d %q", side[1], st, stderr)
+			}
+			for i, c := range waiters {
+				if st := c.status(t); st != 0 {
+					t.Errorf("round %d %s %d: status %d %q", round, side[0], i, st, c.stderr.String())
+				}
+			}
+			if left := leftBehind(); len(left) != 0 {
+				t.Fatalf("lockpipe processes left behind: %v", left)
+			}
+		}
+	}
+}
+
+// TestDeleteRace deletes the pipe while more waiters arrive: those waiting are
+// released, and latecomers wait on a fresh pipe that one partner releases.
+func TestDeleteRace(t *testing.T) {
+	for _, side := range [][2]string{{"read", "write"}, {"write", "read"}} {
+		t.Run(side[0], func(t *testing.T) {
+			p := pipePath(t)
+			early := startAll(t, 20, side[0], "-p", p)
+			for _, c := range early {
+				blocked(t, c.pid())
+			}
+			late := startAll(t, 20, side[0], "-p", p)
+			if st, _, stderr := lockpipe(t, nil, "delete", "-p", p); st != 0 {
+				t.Fatalf("delete: %d %q", st, stderr)
+			}
+			for i, c := range early {
+				if st := c.status(t); st != 0 {
+					t.Errorf("early %d: %d", i, st)
+				}
+			}
+			// Each latecomer is either done (released by the delete) or waiting on the path.
+			var waiting []*child
+			for _, c := range late {
+				waitFor(t, "latecomer done or waiting", func() bool {
+					if !c.running() {
+						return true
+					}
+					b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/wchan", c.pid(), c.pid()))
+					tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/wchan", c.pid()))
+					for _, f := range tasks {
+						if b, _ = os.ReadFile(f); string(b) == "wait_for_partner" {
+							return true
+						}
+					}
+					return false
+				})
+				if c.running() {
+					waiting = append(waiting, c)
+				}
+			}
+			if len(waiting) > 0 {
+				if st, _, stderr := lockpipe(t, nil, side[1], "-p", p); st != 0 {
+					t.Fatalf("%s: %d %q", side[1], st, stderr)
+				}
+			}
+			for i, c := range late {
+				if st := c.status(t); st != 0 {
+					t.Errorf("late %d: %d %q", i, st, c.stderr.String())
+				}
+			}
+			t.Logf("%d latecomers waited on the fresh pipe", len(waiting))
+		})
+	}
+}
+
+// TestTimeoutAtDeadline brings a writer at a reader's deadline, many times.
+// Whatever the reader reports must be true: 0 only if the writer was released,
+// 110 only if no writer was, so that the writer is still waiting; never a hang.
+func TestTimeoutAtDeadline(t *testing.T) {
+	for _, side := range [][2]string{{"read", "write"}, {"write", "read"}} {
+		outcomes := map[int]int{}
+		for i := 0; i < 40; i++ {
+			p := pipePath(t)
+			lockpipe(t, nil, "create", "-p", p)
+			r := spawn(t, nil, side[0], "-t", "50ms", "-p", p)
+			blocked(t, r.pid())
+			// Not synchronisation: the partner's start is swept across the deadline on purpose.
+			time.Sleep(time.Duration(30+i) * time.Millisecond)
+			w := spawn(t, nil, side[1], "-p", p)
+			st := r.status(t)
+			outcomes[st]++
+			switch st {
+			case 0:
+				if wst := w.status(t); wst != 0 {
+					t.Errorf("%s round %d: succeeded but the partner ended %d", side[0], i, wst)
+				}
+			case 110:
+				blocked(t, w.pid()) // fails if the partner was released and exited
+				if st, _, _ := lockpipe(t, nil, side[0], "-p", p); st != 0 || w.status(t) != 0 {
+					t.Errorf("%s round %d: releasing the waiting partner failed", side[0], i)
+				}
+			default:
+				t.Errorf("%s round %d: ended %d: %q", side[0], i, st, r.stderr.String())
+			}
+		}
+		t.Logf("%s --timeout outcomes by status: %v", side[0], outcomes)
+	}
+}
+
+// TestRunsAloneInChroot copies the static binary alone into an empty root and uses every command there.
+func TestRunsAloneInChroot(t *testing.T) {
+	needRoot(t, "chroot")
+	root := t.TempDir()
+	data, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(root, "lockpipe"), data, 0o755)
+	os.Mkdir(filepath.Join(root, "run"), 0o755)
+	in := func(args ...string) *child {
+		return newChild(nil, append([]string{"chroot", root, "/lockpipe"}, args...)...).start(t)
+	}
+	expect := func(c *child, status int, stdout string) {
+		t.Helper()
+		if st := c.status(t); st != status || (stdout != "" && c.stdout.String() != stdout) {
+			t.Errorf("%v: status %d, stdout %q, stderr %q", c.cmd.Args, st, c.stdout.String(), c.stderr.String())
+		}
+	}
+	expect(in("create"), 0, "")
+	expect(in("exists"), 0, "")
+	if !isPipe(filepath.Join(root, "run", "forever")) {
+		t.Fatal("no pipe at /run/forever inside the root")
+	}
+	r := in("read")
+	blocked(t, r.pid())
+	expect(in("write"), 0, "")
+	expect(r, 0, "")
+	expect(in("delete"), 0, "")
+	expect(in("exists"), 1, "")
+	v := in("--version")
+	expect(v, 0, "")
+	if !strings.HasPrefix(v.stdout.String(), "lockpipe ") {
+		t.Errorf("--version printed %q", v.stdout.String())
+	}
+	entries, _ := os.ReadDir(root)
+	if len(entries) != 2 {
+		t.Errorf("the root holds %d entries, want lockpipe and run", len(entries))
+	}
+}
+
+// TestStaticBinary checks the release build has no program interpreter, so it needs no libc.
+func TestStaticBinary(t *testing.T) {
+	f, err := elf.Open(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			t.Fatal("the binary has a PT_INTERP header: it is dynamically linked")
+		}
+	}
+	if libs, _ := f.ImportedLibraries(); len(libs) != 0 {
+		t.Errorf("imports %v", libs)
+	}
+}
+
+// Benchmarks. They run the real binaries as processes and report medians
+// with b.ReportMetric; rivals run interleaved with lockpipe in the same loop
+// so that their ratios hold on any machine. Run them with
+//
+//	go test -run '^$' -bench . -benchtime 200x
+
+// floorOnce builds testdata/floor.go.txt, the Go floor, once per run.
+var floorOnce struct {
+	sync.Once
+	path string
+	err  error
+}
+
+// floorBinary returns the built Go floor program.
+func floorBinary(b *testing.B) string {
+	floorOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "lockpipe-floor-")
+		if err != nil {
+			floorOnce.err = err
+			return
+		}
+		src, err := os.ReadFile("testdata/floor.go.txt")
+		if err == nil {
+			err = os.WriteFile(filepath.Join(dir, "main.go"), src, 0o644)
+		}
+		if err == nil {
+			err = os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module floor\n\ngo 1.22\n"), 0o644)
+		}
+		if err != nil {
+			floorOnce.err = err
+			return
+		}
+		floorOnce.path = filepath.Join(dir, "floor")
+		build := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", floorOnce.path, ".")
+		build.Dir = dir
+		build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=")
+		if out, err := build.CombinedOutput(); err != nil {
+			floorOnce.err = fmt.Errorf("%v\n%s", err, out)
+		}
+	})
+	if floorOnce.err != nil {
+		b.Fatal(floorOnce.err)
+	}
+	return floorOnce.path
+}
+
+// rival is one way to wait on a named pipe: the argv for each role.
+type rival struct {
+	name                  string
+	reader, writer, check func(p string) []string
+}
+
+// rivals returns lockpipe, the shell idiom and the Go floor.
+func rivals(b *testing.B) []rival {
+	floor := floorBinary(b)
+	return []rival{
+		{"lockpipe",
+			func(p string) []string { return []string{bin, "read", "-p", p} },
+			func(p string) []string { return []string{bin, "write", "-p", p} },
+			func(p string) []string { return []string{bin, "exists", "-p", p} }},
+		{"shell",
+			func(p string) []string { return []string{"cat", p} }, // standard output is /dev/null
+			func(p string) []string { return []string{"/bin/sh", "-c", `: > "$0"`, p} },
+			func(p string) []string { return []string{"/usr/bin/test", "-p", p} }},
+		{"floor",
+			func(p string) []string { return []string{floor, "read", p} },
+			func(p string) []string { return []string{floor, "write", p} },
+			func(p string) []string { return []string{floor, "exists", p} }},
+	}
+}
+
+// median returns the middle duration, in microseconds.
+func median(ds []time.Duration) float64 {
+	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+	return float64(ds[len(ds)/2]) / float64(time.Microsecond)
+}
+
+// report reports each rival's median and its ratio to the Go floor.
+func report(b *testing.B, rs []rival, ds map[string][]time.Duration, unit string) {
+	floor := median(ds["floor"])
+	for _, r := range rs {
+		m := median(ds[r.name])
+		b.ReportMetric(m, r.name+"-"+unit)
+		if r.name != "floor" {
+			b.ReportMetric(m/floor, r.name+"/floor")
+		}
+	}
+}
+
+// run runs argv to the end, failing the benchmark unless it exits 0.
+func run(b *testing.B, argv []string) {
+	if out, err := exec.Command(argv[0], argv[1:]...).CombinedOutput(); err != nil {
+		b.Fatalf("%v: %v %s", argv, err, out)
+	}
+}
+
+// BenchmarkWake measures from starting a writer to the waiting reader having exited.
+func BenchmarkWake(b *testing.B) {
+	rs := rivals(b)
+	p := filepath.Join(b.TempDir(), "pipe")
+	syscall.Mkfifo(p, 0o600)
+	ds := map[string][]time.Duration{}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for _, r := range rs {
+			reader := newChild(nil, r.reader(p)...).start(b)
+			blocked(b, reader.pid())
+			t0 := time.Now()
+			run(b, r.writer(p))
+			if st := reader.status(b); st != 0 {
+				b.Fatalf("%s reader: %d", r.name, st)
+			}
+			ds[r.name] = append(ds[r.name], time.Since(t0))
+		}
+	}
+	report(b, rs, ds, "µs")
+}
+
+// BenchmarkStartup measures one existence check of an existing pipe, start to exit.
+func BenchmarkStartup(b *testing.B) {
+	rs := rivals(b)
+	p := filepath.Join(b.TempDir(), "pipe")
+	syscall.Mkfifo(p, 0o600)
+	ds := map[string][]time.Duration{}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for _, r := range rs {
+			t0 := time.Now()
+			run(b, r.check(p))
+			ds[r.name] = append(ds[r.name], time.Since(t0))
+		}
+	}
+	report(b, rs, ds, "µs")
+}
+
+// BenchmarkMemory measures the resident memory of a waiting reader.
+func BenchmarkMemory(b *testing.B) {
+	rs := rivals(b)
+	p := filepath.Join(b.TempDir(), "pipe")
+	syscall.Mkfifo(p, 0o600)
+	rss := map[string][]time.Duration{} // kB, kept as durations to share median
+	for i := 0; i < b.N; i++ {
+		for _, r := range rs {
+			reader := newChild(nil, r.reader(p)...).start(b)
+			blocked(b, reader.pid())
+			status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", reader.pid()))
+			if err != nil {
+				b.Fatal(err)
+			}
+			var kb int
+			for _, l := range strings.Split(string(status), "\n") {
+				if strings.HasPrefix(l, "VmRSS:") {
+					kb, _ = strconv.Atoi(strings.Fields(l)[1])
+				}
+			}
+			rss[r.name] = append(rss[r.name], time.Duration(kb)*time.Microsecond)
+			run(b, r.writer(p))
+			reader.status(b)
+		}
+	}
+	report(b, rs, rss, "kB")
+}
+
+// BenchmarkBroadcast measures one write releasing n waiting readers, all exited.
+func BenchmarkBroadcast(b *testing.B) {
+	for _, n := range []int{10, 100, 1000} {
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			p := filepath.Join(b.TempDir(), "pipe")
+			syscall.Mkfifo(p, 0o600)
+			var ds []time.Duration
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				readers := make([]*child, n)
+				for j := range readers {
+					readers[j] = newChild(nil, bin, "read", "-p", p).start(b)
+				}
+				for _, r := range readers {
+					blocked(b, r.pid())
+				}
+				b.StartTimer()
+				t0 := time.Now()
+				run(b, []string{bin, "write", "-p", p})
+				for _, r := range readers {
+					if st := r.status(b); st != 0 {
+						b.Fatalf("reader: %d", st)
+					}
+				}
+				ds = append(ds, time.Since(t0))
+			}
+			m := median(ds)
+			b.ReportMetric(m/1000, "ms-all")
+			b.ReportMetric(m/float64(n), "µs/reader")
+		})
+	}
+}
+
+// BenchmarkSignalExit measures from SIGTERM to a waiting lockpipe read having
+// exited, as a normal process and as PID 1, and shows that sleep as PID 1 ignores SIGTERM.
+func BenchmarkSignalExit(b *testing.B) {
+	b.Run("process", func(b *testing.B) {
+		p := filepath.Join(b.TempDir(), "pipe")
+		var ds []time.Duration
+		for i := 0; i < b.N; i++ {
+			c := spawn(b, nil, "read", "-p", p)
+			blocked(b, c.pid())
+			t0 := time.Now()
+			c.cmd.Process.Signal(syscall.SIGTERM)
+			if st := c.status(b); st != 143 {
+				b.Fatalf("status %d", st)
+			}
+			ds = append(ds, time.Since(t0))
+		}
+		b.ReportMetric(median(ds), "µs-to-exit")
+	})
+	b.Run("pid1", func(b *testing.B) {
+		p := filepath.Join(b.TempDir(), "pipe")
+		var ds []time.Duration
+		for i := 0; i < b.N; i++ {
+			u, pid := asPID1(b, "read", "-p", p)
+			blocked(b, pid)
+			t0 := time.Now()
+			syscall.Kill(pid, syscall.SIGTERM)
+			if st := u.status(b); st != 143 {
+				b.Fatalf("status %d", st)
+			}
+			ds = append(ds, time.Since(t0))
+		}
+		b.ReportMetric(median(ds), "µs-to-exit")
+	})
+	b.Run("sleep-pid1", func(b *testing.B) {
+		needRoot(b, "unshare")
+		alive := 0
+		for i := 0; i < b.N; i++ {
+			u := newChild(nil, "unshare", "--pid", "--fork", "--kill-child", "sleep", "3600").start(b)
+			var pid int
+			waitFor(b, "sleep started", func() bool {
+				s, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", u.pid(), u.pid()))
+				pid, _ = strconv.Atoi(strings.TrimSpace(string(s)))
+				exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
+				return pid > 0 && strings.HasSuffix(exe, "/sleep")
+			})
+			syscall.Kill(pid, syscall.SIGTERM)
+			select {
+			case <-u.done:
+			case <-time.After(time.Second):
+				alive++
+			}
+			u.cmd.Process.Kill()
+		}
+		b.ReportMetric(float64(alive)/float64(b.N), "alive-1s-after-SIGTERM")
+	})
 }

@@ -91,14 +91,18 @@ func makePipe(path string, mode uint32) (created bool, err error) {
 	return false, sysError("create pipe at", path, syscall.EEXIST)
 }
 
-// openPipe opens the named pipe at path with flags, blocking until the other side is open too.
-func openPipe(path string, flags int) (int, error) {
+// openPipe opens the named pipe at path with flags, blocking until the other
+// side is open too; it gives up with ETIMEDOUT when interrupted once stop says so.
+func openPipe(path string, flags int, stop func() bool) (int, error) {
 	var fd int
 	var err error
 	for {
 		fd, err = syscall.Open(path, flags|syscall.O_CLOEXEC|syscall.O_NOCTTY, 0)
 		if err != syscall.EINTR {
 			break
+		}
+		if stop() {
+			return -1, syscall.ETIMEDOUT
 		}
 	}
 	if err != nil {
