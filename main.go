@@ -64,49 +64,48 @@ var options = [...]option{
 type command struct {
 	name, alias string
 	opts        optSet
-	doing       string // what it is doing, for messages: "reading from pipe at"
 	short       string
 	long        string
 	run         func(c *config) error // nil for help, which main handles
 }
 
 var commands = [...]command{
-	{"create", "c", optPath | optMode, "creating pipe at",
+	{"create", "c", optPath | optMode,
 		"create the named pipe",
 		`Create makes a named pipe at the path, with the mode exactly, whatever the
 umask. A named pipe already there is success, with a warning. A missing
 parent directory is not created.`,
 		runCreate},
-	{"delete", "d", optPath, "deleting pipe at",
+	{"delete", "d", optPath,
 		"release everyone waiting on the pipe, then remove it",
 		`Delete releases every reader and writer waiting on the named pipe (they
 exit 0), then removes it. Nothing there is success, with a warning. A
 symbolic link is never removed, even one that leads to a named pipe.`,
 		runDelete},
-	{"exists", "e", optPath, "checking if pipe exists at",
+	{"exists", "e", optPath,
 		"exit 0 if the named pipe exists, 1 if nothing is there",
 		`Exists exits 0 when a named pipe is at the path (following symbolic
 links), 1 when nothing is there (a missing parent directory included), 17
 when something else is there, and the errno when the check itself fails.`,
 		runExists},
-	{"read", "r", optPath | optMode | optTimeout, "reading from pipe at",
+	{"read", "r", optPath | optMode | optTimeout,
 		"wait until something writes to the pipe",
 		`Read creates the named pipe if nothing is there, then waits until a writer
 opens it, discards whatever it sends until end-of-file, and exits 0. One
 write releases every reader waiting at that moment; readers that come later
 wait for the next one. The pipe is never deleted.`,
 		runRead},
-	{"write", "w", optPath | optMode | optTimeout, "writing to pipe at",
+	{"write", "w", optPath | optMode | optTimeout,
 		"wait until something reads from the pipe",
 		`Write creates the named pipe if nothing is there, then waits until a reader
 opens it, closes it without writing, and exits 0. One read releases every
 writer waiting at that moment. The pipe is never deleted.`,
 		runWrite},
-	{"help", "", 0, "",
+	{"help", "", 0,
 		"show this help, or a command's",
 		`Help shows the overview, or with a command's name, that command's usage.`,
 		nil},
-	{"version", "", 0, "",
+	{"version", "", 0,
 		"print the version",
 		`Version prints "lockpipe VERSION" on standard output.`,
 		runVersion},
@@ -586,16 +585,33 @@ func await(c *config, reading bool) error {
 	if reading {
 		flags, doing, done = syscall.O_RDONLY, "reading from pipe at "+q, "read from pipe at "+q
 	}
-	if c.timeout > 0 {
-		if err := interruptAt(c.timeout); err != nil {
-			return sysError("set up --timeout for", c.path, err)
-		}
-	}
+	waiting := false
 	for try := 0; ; try++ {
 		if err := ensure(c); err != nil {
 			return err
 		}
 		debugf(doing)
+		if !reading && !waiting {
+			// A reader already waiting is met at once, with nothing set up for a wait.
+			// ENXIO (no reader) leaves the pipe's state untouched.
+			fd, err := openPipe(c.path, flags|syscall.O_NONBLOCK, timedOut)
+			if err == nil {
+				syscall.Close(fd)
+				exit(statusOK, slog.LevelInfo, done)
+			}
+			if err != syscall.ENXIO && err != syscall.ENOENT {
+				return openError(c.path, err)
+			}
+		}
+		if !waiting {
+			watch(doing)
+			if c.timeout > 0 {
+				if err := interruptAt(c.timeout); err != nil {
+					return sysError("set up --timeout for", c.path, err)
+				}
+			}
+			waiting = true
+		}
 		fd, err := openPipe(c.path, flags, timedOut)
 		if err == syscall.ENOENT && try < 10 {
 			continue // deleted since ensure: wait on the new one instead
@@ -603,10 +619,8 @@ func await(c *config, reading bool) error {
 		if err == syscall.ETIMEDOUT {
 			exit(statusTimeout, slog.LevelWarn, "timed out after "+c.timeout.String()+" while "+doing)
 		}
-		if errno, ok := err.(syscall.Errno); ok {
-			return sysError("open pipe at", c.path, errno)
-		} else if err != nil {
-			return err
+		if err != nil {
+			return openError(c.path, err)
 		}
 		ending.Lock()
 		met = true
@@ -646,6 +660,14 @@ func versionString() string {
 		return "devel"
 	}
 	return rev + dirty
+}
+
+// openError describes a failure of openPipe.
+func openError(path string, err error) error {
+	if errno, ok := err.(syscall.Errno); ok {
+		return sysError("open pipe at", path, errno)
+	}
+	return err
 }
 
 // timedOut reports whether --timeout has run out with no partner.
@@ -799,9 +821,6 @@ func main() {
 	c := &inv.cfg
 	trace("command " + inv.cmd.name + ", path " + strconv.Quote(c.path) + ", mode 0" +
 		strconv.FormatUint(uint64(c.mode), 8) + ", timeout " + c.timeout.String())
-	if inv.cmd.opts != 0 {
-		watch(inv.cmd.doing + " " + strconv.Quote(c.path))
-	}
 	if err := inv.cmd.run(c); err != nil {
 		exit(exitStatus(err), slog.LevelError, err.Error())
 	}
