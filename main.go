@@ -801,6 +801,7 @@ Run 'lockpipe help COMMAND' for more about a command.
 `, nil
 }
 
+// main runs one command and exits with its status.
 func main() {
 	setupLogging(os.Getenv)
 	inv, err := parse(os.Args[1:], os.Getenv)

@@ -27,6 +27,7 @@ var bin string
 // bound is how long any single wait in a test may take before it counts as a hang.
 const bound = 30 * time.Second
 
+// TestMain builds the release binary once for every test.
 func TestMain(m *testing.M) {
 	flag.Parse()
 	// Fuzz workers re-run this binary many times and never need the build.
@@ -185,6 +186,7 @@ func pipePath(t testing.TB) string {
 // pid returns the process's id.
 func (c *child) pid() int { return c.cmd.Process.Pid }
 
+// TestReadWaitsForWrite checks that a reader waits until a writer releases it, and the pipe stays.
 func TestReadWaitsForWrite(t *testing.T) {
 	p := pipePath(t)
 	r := spawn(t, nil, "read", "--path", p)
@@ -210,6 +212,7 @@ func TestReadWaitsForWrite(t *testing.T) {
 	}
 }
 
+// TestWriteWaitsForRead checks that a writer waits until a reader releases it.
 func TestWriteWaitsForRead(t *testing.T) {
 	p := pipePath(t)
 	w := spawn(t, nil, "w", "-p", p)
@@ -262,6 +265,7 @@ func TestBroadcast(t *testing.T) {
 	}
 }
 
+// TestDeleteReleasesWaiters checks that delete releases every waiting reader or writer, then removes the pipe.
 func TestDeleteReleasesWaiters(t *testing.T) {
 	for _, waiter := range []string{"read", "write"} {
 		t.Run(waiter, func(t *testing.T) {
@@ -781,6 +785,7 @@ func asPID1(t testing.TB, args ...string) (*child, int) {
 	return u, pid
 }
 
+// TestSignalsAsPID1 checks the signal statuses with lockpipe as PID 1 of a PID namespace.
 func TestSignalsAsPID1(t *testing.T) {
 	for _, cmd := range []string{"read", "write"} {
 		for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP} {
@@ -1051,6 +1056,7 @@ func leftBehind() []string {
 	return pids
 }
 
+// TestConcurrentCreate runs 50 creates on one fresh path at once: all succeed and one pipe is left.
 func TestConcurrentCreate(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "pipe")

@@ -13,6 +13,7 @@ import (
 	"time"
 )
 
+// TestSetMode checks which modes are accepted.
 func TestSetMode(t *testing.T) {
 	for in, want := range map[string]uint32{"0600": 0o600, "600": 0o600, "0": 0, "0777": 0o777, "00644": 0o644, "7": 7} {
 		var c config
@@ -27,6 +28,7 @@ func TestSetMode(t *testing.T) {
 	}
 }
 
+// TestParseTimeout checks both duration syntaxes and what is rejected.
 func TestParseTimeout(t *testing.T) {
 	ok := map[string]time.Duration{
 		"0": 0, "infinity": 0, "inf": 0, "0s": 0, "30": 30 * time.Second, "0.5": 500 * time.Millisecond,
@@ -45,6 +47,7 @@ func TestParseTimeout(t *testing.T) {
 	}
 }
 
+// TestParseFilter checks levels, directives and the items ignored.
 func TestParseFilter(t *testing.T) {
 	cases := []struct {
 		in   string
@@ -73,6 +76,7 @@ func TestParseFilter(t *testing.T) {
 	}
 }
 
+// TestParse checks commands, option positions and environment precedence.
 func TestParse(t *testing.T) {
 	env := map[string]string{"LOCKPIPE_PATH": "/env/p", "LOCKPIPE_MODE": "0644", "LOCKPIPE_TIMEOUT": "5"}
 	getenv := func(k string) string { return env[k] }
@@ -105,6 +109,7 @@ func TestParse(t *testing.T) {
 	}
 }
 
+// TestExitStatus checks the mapping from errors to statuses and messages.
 func TestExitStatus(t *testing.T) {
 	cases := []struct {
 		err  error
