@@ -136,19 +136,29 @@ func lockpipe(t testing.TB, env []string, args ...string) (int, string, string) 
 	return st, c.stdout.String(), c.stderr.String()
 }
 
-// blocked polls until pid has a thread waiting in open(2) for the other side of a named pipe.
+// waiting reports whether pid has a thread waiting in open(2) for the other side of a named pipe,
+// and whether the process exists at all.
+func waiting(pid int) (waits, exists bool) {
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/wchan", pid))
+	for _, f := range tasks {
+		if b, _ := os.ReadFile(f); string(b) == "wait_for_partner" {
+			return true, true
+		}
+	}
+	return false, len(tasks) > 0
+}
+
+// blocked polls until pid waits in open(2) for the other side of a named pipe.
 func blocked(t testing.TB, pid int) {
 	t.Helper()
 	deadline := time.Now().Add(bound)
 	for time.Now().Before(deadline) {
-		tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/wchan", pid))
-		if len(tasks) == 0 {
-			t.Fatalf("process %d is gone", pid)
+		waits, exists := waiting(pid)
+		if waits {
+			return
 		}
-		for _, f := range tasks {
-			if b, _ := os.ReadFile(f); string(b) == "wait_for_partner" {
-				return
-			}
+		if !exists {
+			t.Fatalf("process %d is gone", pid)
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
@@ -1116,26 +1126,17 @@ func TestDeleteRace(t *testing.T) {
 				}
 			}
 			// Each latecomer is either done (released by the delete) or waiting on the path.
-			var waiting []*child
+			var stay []*child
 			for _, c := range late {
 				waitFor(t, "latecomer done or waiting", func() bool {
-					if !c.running() {
-						return true
-					}
-					b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/wchan", c.pid(), c.pid()))
-					tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/wchan", c.pid()))
-					for _, f := range tasks {
-						if b, _ = os.ReadFile(f); string(b) == "wait_for_partner" {
-							return true
-						}
-					}
-					return false
+					waits, _ := waiting(c.pid())
+					return waits || !c.running()
 				})
 				if c.running() {
-					waiting = append(waiting, c)
+					stay = append(stay, c)
 				}
 			}
-			if len(waiting) > 0 {
+			if len(stay) > 0 {
 				if st, _, stderr := lockpipe(t, nil, side[1], "-p", p); st != 0 {
 					t.Fatalf("%s: %d %q", side[1], st, stderr)
 				}
@@ -1145,7 +1146,7 @@ func TestDeleteRace(t *testing.T) {
 					t.Errorf("late %d: %d %q", i, st, c.stderr.String())
 				}
 			}
-			t.Logf("%d latecomers waited on the fresh pipe", len(waiting))
+			t.Logf("%d latecomers waited on the fresh pipe", len(stay))
 		})
 	}
 }
@@ -1313,23 +1314,14 @@ func rivals(b *testing.B) []rival {
 	}
 }
 
-// median returns the middle duration, in microseconds.
-func median(ds []time.Duration) float64 {
-	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
-	return float64(ds[len(ds)/2]) / float64(time.Microsecond)
+// median returns the middle of xs.
+func median(xs []float64) float64 {
+	sort.Float64s(xs)
+	return xs[len(xs)/2]
 }
 
-// report reports each rival's median and its ratio to the Go floor.
-func report(b *testing.B, rs []rival, ds map[string][]time.Duration, unit string) {
-	floor := median(ds["floor"])
-	for _, r := range rs {
-		m := median(ds[r.name])
-		b.ReportMetric(m, r.name+"-"+unit)
-		if r.name != "floor" {
-			b.ReportMetric(m/floor, r.name+"/floor")
-		}
-	}
-}
+// micros returns d in microseconds.
+func micros(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
 
 // run runs argv to the end, failing the benchmark unless it exits 0.
 func run(b *testing.B, argv []string) {
@@ -1338,71 +1330,71 @@ func run(b *testing.B, argv []string) {
 	}
 }
 
-// BenchmarkWake measures from starting a writer to the waiting reader having exited.
-func BenchmarkWake(b *testing.B) {
+// interleave measures every rival in turn, b.N rounds, on one pipe, and
+// reports each one's median and its ratio to the Go floor.
+func interleave(b *testing.B, unit string, measure func(r rival, p string) float64) {
 	rs := rivals(b)
 	p := filepath.Join(b.TempDir(), "pipe")
 	syscall.Mkfifo(p, 0o600)
-	ds := map[string][]time.Duration{}
+	xs := map[string][]float64{}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		for _, r := range rs {
-			reader := newChild(nil, r.reader(p)...).start(b)
-			blocked(b, reader.pid())
-			t0 := time.Now()
-			run(b, r.writer(p))
-			if st := reader.status(b); st != 0 {
-				b.Fatalf("%s reader: %d", r.name, st)
-			}
-			ds[r.name] = append(ds[r.name], time.Since(t0))
+			xs[r.name] = append(xs[r.name], measure(r, p))
 		}
 	}
-	report(b, rs, ds, "µs")
+	floor := median(xs["floor"])
+	for _, r := range rs {
+		m := median(xs[r.name])
+		b.ReportMetric(m, r.name+"-"+unit)
+		if r.name != "floor" {
+			b.ReportMetric(m/floor, r.name+"/floor")
+		}
+	}
+}
+
+// BenchmarkWake measures from starting a writer to the waiting reader having exited.
+func BenchmarkWake(b *testing.B) {
+	interleave(b, "µs", func(r rival, p string) float64 {
+		reader := newChild(nil, r.reader(p)...).start(b)
+		blocked(b, reader.pid())
+		t0 := time.Now()
+		run(b, r.writer(p))
+		if st := reader.status(b); st != 0 {
+			b.Fatalf("%s reader: %d", r.name, st)
+		}
+		return micros(time.Since(t0))
+	})
 }
 
 // BenchmarkStartup measures one existence check of an existing pipe, start to exit.
 func BenchmarkStartup(b *testing.B) {
-	rs := rivals(b)
-	p := filepath.Join(b.TempDir(), "pipe")
-	syscall.Mkfifo(p, 0o600)
-	ds := map[string][]time.Duration{}
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		for _, r := range rs {
-			t0 := time.Now()
-			run(b, r.check(p))
-			ds[r.name] = append(ds[r.name], time.Since(t0))
-		}
-	}
-	report(b, rs, ds, "µs")
+	interleave(b, "µs", func(r rival, p string) float64 {
+		t0 := time.Now()
+		run(b, r.check(p))
+		return micros(time.Since(t0))
+	})
 }
 
-// BenchmarkMemory measures the resident memory of a waiting reader.
+// BenchmarkMemory measures the resident memory (VmRSS) of a waiting reader.
 func BenchmarkMemory(b *testing.B) {
-	rs := rivals(b)
-	p := filepath.Join(b.TempDir(), "pipe")
-	syscall.Mkfifo(p, 0o600)
-	rss := map[string][]time.Duration{} // kB, kept as durations to share median
-	for i := 0; i < b.N; i++ {
-		for _, r := range rs {
-			reader := newChild(nil, r.reader(p)...).start(b)
-			blocked(b, reader.pid())
-			status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", reader.pid()))
-			if err != nil {
-				b.Fatal(err)
-			}
-			var kb int
-			for _, l := range strings.Split(string(status), "\n") {
-				if strings.HasPrefix(l, "VmRSS:") {
-					kb, _ = strconv.Atoi(strings.Fields(l)[1])
-				}
-			}
-			rss[r.name] = append(rss[r.name], time.Duration(kb)*time.Microsecond)
-			run(b, r.writer(p))
-			reader.status(b)
+	interleave(b, "kB", func(r rival, p string) float64 {
+		reader := newChild(nil, r.reader(p)...).start(b)
+		blocked(b, reader.pid())
+		status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", reader.pid()))
+		if err != nil {
+			b.Fatal(err)
 		}
-	}
-	report(b, rs, rss, "kB")
+		var kb float64
+		for _, l := range strings.Split(string(status), "\n") {
+			if strings.HasPrefix(l, "VmRSS:") {
+				kb, _ = strconv.ParseFloat(strings.Fields(l)[1], 64)
+			}
+		}
+		run(b, r.writer(p))
+		reader.status(b)
+		return kb
+	})
 }
 
 // BenchmarkBroadcast measures one write releasing n waiting readers, all
@@ -1416,7 +1408,7 @@ func BenchmarkBroadcast(b *testing.B) {
 			b.Run(fmt.Sprintf("%s/%d", r.name, n), func(b *testing.B) {
 				p := filepath.Join(b.TempDir(), "pipe")
 				syscall.Mkfifo(p, 0o600)
-				var ds []time.Duration
+				var xs []float64
 				for i := 0; i < b.N; i++ {
 					b.StopTimer()
 					readers := make([]*child, n)
@@ -1434,9 +1426,9 @@ func BenchmarkBroadcast(b *testing.B) {
 							b.Fatalf("reader: %d", st)
 						}
 					}
-					ds = append(ds, time.Since(t0))
+					xs = append(xs, micros(time.Since(t0)))
 				}
-				m := median(ds)
+				m := median(xs)
 				b.ReportMetric(m/1000, "ms-all")
 				b.ReportMetric(m/float64(n), "µs/reader")
 			})
@@ -1447,35 +1439,30 @@ func BenchmarkBroadcast(b *testing.B) {
 // BenchmarkSignalExit measures from SIGTERM to a waiting lockpipe read having
 // exited, as a normal process and as PID 1, and shows that sleep as PID 1 ignores SIGTERM.
 func BenchmarkSignalExit(b *testing.B) {
-	b.Run("process", func(b *testing.B) {
+	// timeToExit starts a waiting reader with start, then times SIGTERM to its exit.
+	timeToExit := func(b *testing.B, start func(p string) (*child, int)) {
 		p := filepath.Join(b.TempDir(), "pipe")
-		var ds []time.Duration
+		var xs []float64
 		for i := 0; i < b.N; i++ {
-			c := spawn(b, nil, "read", "-p", p)
-			blocked(b, c.pid())
-			t0 := time.Now()
-			c.cmd.Process.Signal(syscall.SIGTERM)
-			if st := c.status(b); st != 143 {
-				b.Fatalf("status %d", st)
-			}
-			ds = append(ds, time.Since(t0))
-		}
-		b.ReportMetric(median(ds), "µs-to-exit")
-	})
-	b.Run("pid1", func(b *testing.B) {
-		p := filepath.Join(b.TempDir(), "pipe")
-		var ds []time.Duration
-		for i := 0; i < b.N; i++ {
-			u, pid := asPID1(b, "read", "-p", p)
+			c, pid := start(p)
 			blocked(b, pid)
 			t0 := time.Now()
 			syscall.Kill(pid, syscall.SIGTERM)
-			if st := u.status(b); st != 143 {
+			if st := c.status(b); st != 143 {
 				b.Fatalf("status %d", st)
 			}
-			ds = append(ds, time.Since(t0))
+			xs = append(xs, micros(time.Since(t0)))
 		}
-		b.ReportMetric(median(ds), "µs-to-exit")
+		b.ReportMetric(median(xs), "µs-to-exit")
+	}
+	b.Run("process", func(b *testing.B) {
+		timeToExit(b, func(p string) (*child, int) {
+			c := spawn(b, nil, "read", "-p", p)
+			return c, c.pid()
+		})
+	})
+	b.Run("pid1", func(b *testing.B) {
+		timeToExit(b, func(p string) (*child, int) { return asPID1(b, "read", "-p", p) })
 	})
 	b.Run("sleep-pid1", func(b *testing.B) {
 		needRoot(b, "unshare")
