@@ -37,11 +37,11 @@ func notPipeError(path, what string) error {
 
 // sysError reports a failed system call on path in plain words, with its errno as the status.
 func sysError(action, path string, err error) error {
+	msg := "cannot " + action + " " + strconv.Quote(path) + ": " + err.Error()
 	errno, ok := err.(syscall.Errno)
 	if !ok {
-		return &failure{statusOther, "cannot " + action + " " + strconv.Quote(path) + ": " + err.Error()}
+		return &failure{statusOther, msg}
 	}
-	msg := "cannot " + action + " " + strconv.Quote(path) + ": " + errno.Error()
 	if errno == syscall.ENOENT {
 		msg += " (a directory on the path is missing)"
 	}
