@@ -1,21 +1,21 @@
 // Command lockpipe uses a named pipe as a synchronisation point: a
 // commitment-free alternative to sleep. See README.md.
+//
+// main.go is the command line: the tables of options and commands, parsing,
+// help and dispatch. pipe.go does what a command asks of the pipe, and
+// exitcode.go turns how it ended into a log line and an exit status.
 package main
 
 import (
-	"context"
 	"errors"
 	"flag"
 	"io"
 	"log/slog"
 	"math"
 	"os"
-	"os/signal"
-	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 	"unsafe"
@@ -34,81 +34,96 @@ const (
 	optPath optSet = 1 << iota
 	optMode
 	optTimeout
+	optNowait
+	optIfExists
 )
-
-// config is what a command works with.
-type config struct {
-	path    string
-	mode    uint32
-	timeout time.Duration
-}
 
 // option is one option: its flags, its environment variable and its parser.
 type option struct {
-	bit              optSet
-	short, long, env string
-	meta, def, help  string
-	set              func(c *config, s string) error
+	bit         optSet
+	short, long string // short is "" for none
+	env         string // "" for none
+	meta        string // the value's name in help; "" for a switch, which takes none
+	def, help   string
+	set         func(r *request, s string) error
 }
 
 var options = [...]option{
-	{optPath, "p", "path", "LOCKPIPE_PATH", "PATH", defaultPath,
-		"the named pipe", setPath},
-	{optMode, "m", "mode", "LOCKPIPE_MODE", "OCTAL", "0600",
-		"permissions of a pipe this call creates, whatever the umask", setMode},
-	{optTimeout, "t", "timeout", "LOCKPIPE_TIMEOUT", "DURATION", "none",
-		"give up waiting after this long, exit 110: 500ms, 90s, 1h30m, 30, 0.5; 0 or infinity: never", setTimeout},
+	{bit: optPath, short: "p", long: "path", env: "LOCKPIPE_PATH", meta: "PATH", def: defaultPath,
+		help: "the named pipe", set: setPath},
+	{bit: optMode, short: "m", long: "mode", env: "LOCKPIPE_MODE", meta: "OCTAL", def: "0600",
+		help: "permissions of a pipe this call creates, whatever the umask", set: setMode},
+	{bit: optTimeout, short: "t", long: "timeout", env: "LOCKPIPE_TIMEOUT", meta: "DURATION", def: "none",
+		help: "give up waiting after this long, exit 110: 500ms, 90s, 1h30m, 30, 0.5; 0 or infinity: never", set: setTimeout},
+	{bit: optNowait, short: "n", long: "nowait",
+		help: "release the readers waiting now and never wait; exit 6 if there are none",
+		set:  func(r *request, _ string) error { r.nowait = true; return nil }},
+	{bit: optIfExists, long: "if-exists",
+		help: "when nothing is at the path, exit 0 at once and create nothing",
+		set:  func(r *request, _ string) error { r.ifExists = true; return nil }},
 }
 
 // command is one subcommand, as in cmd/go's base.Command.
 type command struct {
 	name, alias string
 	opts        optSet
-	short       string
-	long        string
-	run         func(c *config) error // nil for help, which main handles
+	args        string // what follows the options in the synopsis
+	short, long string
+	run         func(inv *invocation, stdout io.Writer) error // nil for help, which reads this table
 }
 
 var commands = [...]command{
-	{"create", "c", optPath | optMode,
-		"create the named pipe",
-		`Create makes a named pipe at the path, with the mode exactly, whatever the
+	{name: "create", alias: "c", opts: optPath | optMode,
+		short: "create the named pipe",
+		long: `Create makes a named pipe at the path, with the mode exactly, whatever the
 umask. A named pipe already there is success, with a warning. A missing
 parent directory is not created.`,
-		runCreate},
-	{"delete", "d", optPath,
-		"release everyone waiting on the pipe, then remove it",
-		`Delete releases every reader and writer waiting on the named pipe (they
+		run: func(inv *invocation, _ io.Writer) error { return create(inv.req.path, inv.req.mode) }},
+	{name: "delete", alias: "d", opts: optPath,
+		short: "release everyone waiting on the pipe, then remove it",
+		long: `Delete releases every reader and writer waiting on the named pipe (they
 exit 0), then removes it. Nothing there is success, with a warning. A
 symbolic link is never removed, even one that leads to a named pipe.`,
-		runDelete},
-	{"exists", "e", optPath,
-		"exit 0 if the named pipe exists, 1 if nothing is there",
-		`Exists exits 0 when a named pipe is at the path (following symbolic
+		run: runDelete},
+	{name: "exists", alias: "e", opts: optPath,
+		short: "exit 0 if the named pipe exists, 1 if nothing is there",
+		long: `Exists exits 0 when a named pipe is at the path (following symbolic
 links), 1 when nothing is there (a missing parent directory included), 17
 when something else is there, and the errno when the check itself fails.`,
-		runExists},
-	{"read", "r", optPath | optMode | optTimeout,
-		"wait until something writes to the pipe",
-		`Read creates the named pipe if nothing is there, then waits until a writer
+		run: runExists},
+	{name: "read", alias: "r", opts: optPath | optMode | optTimeout | optIfExists, args: "[-- CMD [ARG...]]",
+		short: "wait until something writes to the pipe",
+		long: `Read creates the named pipe if nothing is there, then waits until a writer
 opens it, discards whatever it sends until end-of-file, and exits 0. One
 write releases every reader waiting at that moment; readers that come later
-wait for the next one. The pipe is never deleted.`,
-		runRead},
-	{"write", "w", optPath | optMode | optTimeout,
-		"wait until something reads from the pipe",
-		`Write creates the named pipe if nothing is there, then waits until a reader
+wait for the next one. The pipe is never deleted. A reader whose pipe is
+removed from its path is released within 2 s.
+
+With -- CMD, lockpipe becomes CMD once released (same PID, environment and
+standard streams); after a timeout, a signal or a failure CMD never runs.`,
+		run: func(inv *invocation, _ io.Writer) error { return await(inv.req, true) }},
+	{name: "write", alias: "w", opts: optPath | optMode | optTimeout | optNowait | optIfExists, args: "[-- CMD [ARG...]]",
+		short: "wait until something reads from the pipe",
+		long: `Write creates the named pipe if nothing is there, then waits until a reader
 opens it, closes it without writing, and exits 0. One read releases every
-writer waiting at that moment. The pipe is never deleted.`,
-		runWrite},
-	{"help", "", 0,
-		"show this help, or a command's",
-		`Help shows the overview, or with a command's name, that command's usage.`,
-		nil},
-	{"version", "", 0,
-		"print the version",
-		`Version prints "lockpipe VERSION" on standard output.`,
-		runVersion},
+writer waiting at that moment. The pipe is never deleted. With --nowait it
+never waits: it releases the readers waiting now, or exits 6 if there are none.
+
+With -- CMD, lockpipe becomes CMD once released, as for read.`,
+		run: func(inv *invocation, _ io.Writer) error { return await(inv.req, false) }},
+	{name: "install", args: "DIR",
+		short: "copy this binary to DIR/lockpipe, for a shared volume",
+		long: `Install copies the running binary to DIR/lockpipe with mode 0755, replacing
+a regular file there atomically: a reader never sees a part of it. Anything
+else at DIR/lockpipe is left untouched (17); a missing DIR is 2.`,
+		run: runInstall},
+	{name: "help", args: "[COMMAND]",
+		short: "show this help, or a command's",
+		long:  `Help shows the overview, or with a command's name, that command's usage.`},
+	{name: "version",
+		short: "print the version",
+		long:  `Version prints "lockpipe VERSION" on standard output.`,
+		run:   runVersion},
 }
 
 // lookup finds a command by name or alias.
@@ -123,12 +138,12 @@ func lookup(name string) *command {
 
 // invocation is a parsed command line.
 type invocation struct {
-	cmd     *command // nil for bare --help or --version
-	cfg     config
-	given   optSet // options set on the command line
-	topic   string // the command to show help for
-	help    bool
-	version bool
+	cmd   *command
+	req   request
+	given optSet   // options set on the command line
+	topic string   // help: the command to show
+	dir   string   // install: the destination directory
+	exec  []string // CMD and its arguments, after --
 }
 
 // optValue lets the flag package set an option through its parser.
@@ -140,126 +155,246 @@ type optValue struct {
 // String returns nothing: the flag package's defaults are never printed.
 func (v optValue) String() string { return "" }
 
+// IsBoolFlag reports whether the option is a switch.
+func (v optValue) IsBoolFlag() bool { return v.o.meta == "" }
+
 // Set parses s into the option and records that it was given.
 func (v optValue) Set(s string) error {
 	v.inv.given |= v.o.bit
-	return v.o.set(&v.inv.cfg, s)
+	return v.o.set(&v.inv.req, s)
 }
 
-// flagSet returns a flag set that knows every option and writes into inv.
-func (inv *invocation) flagSet(name string) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	fs.Usage = func() {}
+// flagSet returns the flag set that knows every option, writing into inv, and the help and version switches.
+func (inv *invocation) flagSet(help, version *bool) *flag.FlagSet {
+	fs := flag.NewFlagSet("lockpipe", flag.ContinueOnError)
 	for i := range options {
 		v := optValue{&options[i], inv}
-		fs.Var(v, options[i].short, "")
+		if options[i].short != "" {
+			fs.Var(v, options[i].short, "")
+		}
 		fs.Var(v, options[i].long, "")
 	}
-	// BoolVar stores its default: keep what options before the command said.
-	fs.BoolVar(&inv.help, "h", inv.help, "")
-	fs.BoolVar(&inv.help, "help", inv.help, "")
-	fs.BoolVar(&inv.version, "V", inv.version, "")
-	fs.BoolVar(&inv.version, "version", inv.version, "")
+	fs.BoolVar(help, "h", false, "")
+	fs.BoolVar(help, "help", false, "")
+	fs.BoolVar(version, "V", false, "")
+	fs.BoolVar(version, "version", false, "")
 	return fs
 }
 
-// parse decides the command and its options from args and the environment; it touches nothing else.
+// parse decides the command, its options and CMD from args and the
+// environment; it touches nothing else. Options go before or after the
+// command, in the flag package's forms; everything after -- is CMD's.
 func parse(args []string, getenv func(string) string) (*invocation, error) {
-	inv := &invocation{cfg: config{path: defaultPath, mode: 0o600}}
-	fs := inv.flagSet("lockpipe")
-	if err := fs.Parse(args); err != nil {
-		return nil, usageError(oneLine(err.Error()) + "; run 'lockpipe help'")
+	inv := &invocation{req: request{path: defaultPath, mode: 0o600}}
+	var help, version, dashes bool
+	fs := inv.flagSet(&help, &version)
+	var words []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			inv.exec, dashes = args[i+1:], true
+			break
+		}
+		if len(a) < 2 || a[0] != '-' {
+			words = append(words, a)
+			continue
+		}
+		name, value, hasValue := strings.Cut(strings.TrimPrefix(a[1:], "-"), "=")
+		typed, _, _ := strings.Cut(a, "=")
+		f := fs.Lookup(name)
+		if f == nil {
+			return nil, usageError("unknown option " + strconv.Quote(typed) + suggest(name, optionNames(), "--"))
+		}
+		if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
+			if hasValue {
+				return nil, usageError("option " + strconv.Quote(typed) + " takes no value")
+			}
+			value = "true"
+		} else if !hasValue {
+			if i+1 == len(args) {
+				return nil, usageError("option " + strconv.Quote(typed) + " needs a value")
+			}
+			i++
+			value = args[i]
+		}
+		if err := fs.Set(name, value); err != nil {
+			return nil, usageError("invalid value " + strconv.Quote(value) + " for " + quoteIfNeeded(typed) + ": " + err.Error())
+		}
 	}
-	rest := fs.Args()
-	if len(rest) > 0 {
-		if inv.cmd = lookup(rest[0]); inv.cmd == nil {
-			return nil, usageError("unknown command " + strconv.Quote(rest[0]) + "; run 'lockpipe help'")
+	if len(words) > 0 {
+		if inv.cmd = lookup(words[0]); inv.cmd == nil {
+			return nil, usageError("unknown command " + strconv.Quote(words[0]) + suggest(words[0], commandNames(), ""))
 		}
-		// The command's own flag set: options may come after the command too.
-		fs = inv.flagSet("lockpipe " + inv.cmd.name)
-		if err := fs.Parse(rest[1:]); err != nil {
-			return nil, usageError(oneLine(err.Error()) + "; run 'lockpipe help " + inv.cmd.name + "'")
-		}
-		rest = fs.Args()
+		words = words[1:]
 	}
 	switch {
+	case dashes && (inv.cmd == nil || inv.cmd.name != "read" && inv.cmd.name != "write"):
+		return nil, usageError("a command to run after -- applies only to read and write")
+	case dashes && len(inv.exec) == 0:
+		return nil, usageError("nothing to run after --")
 	case inv.cmd != nil && inv.cmd.name == "help":
-		if len(rest) > 1 {
+		if len(words) > 1 {
 			return nil, usageError("help takes one command name at most")
 		}
-		if len(rest) == 1 {
-			inv.topic = rest[0]
+		if len(words) == 1 {
+			inv.topic = words[0]
 		}
-		inv.help = true
 		return inv, nil
-	case inv.help:
+	case help:
 		if inv.cmd != nil {
 			inv.topic = inv.cmd.name
 		}
+		inv.cmd = lookup("help")
 		return inv, nil
-	case inv.version:
+	case version:
+		inv.cmd = lookup("version")
 		return inv, nil
 	case inv.cmd == nil:
 		return nil, usageError("no command given; run 'lockpipe help'")
-	case len(rest) > 0:
-		return nil, usageError("unexpected argument " + strconv.Quote(rest[0]) + " after " + inv.cmd.name)
+	}
+	return inv, inv.complete(words, getenv)
+}
+
+// complete checks the command's arguments and options, and reads the variables of those not given.
+func (inv *invocation) complete(words []string, getenv func(string) string) error {
+	c := inv.cmd
+	switch {
+	case c.name == "install" && len(words) != 1:
+		return usageError("install takes one directory, DIR; run 'lockpipe help install'")
+	case c.name == "install":
+		inv.dir = words[0]
+	case len(words) > 0:
+		return usageError("unexpected argument " + strconv.Quote(words[0]) + " after " + c.name)
 	}
 	for i := range options {
 		o := &options[i]
-		if inv.given&o.bit != 0 && inv.cmd.opts&o.bit == 0 {
-			return nil, usageError("option -" + o.short + "/--" + o.long + " does not apply to " + inv.cmd.name)
+		if inv.given&o.bit != 0 && c.opts&o.bit == 0 {
+			return usageError("option " + optionName(o) + " does not apply to " + c.name)
 		}
-		if inv.given&o.bit != 0 || inv.cmd.opts&o.bit == 0 {
-			continue // a flag beats the variable; a variable is for the commands it applies to
+		// A flag beats the variable; a variable is read only by the commands it
+		// applies to; --nowait never waits, so a LOCKPIPE_TIMEOUT meant for others is no error.
+		if inv.given&o.bit != 0 || c.opts&o.bit == 0 || o.env == "" || o.bit == optTimeout && inv.req.nowait {
+			continue
 		}
 		// An empty variable counts as unset, as in most tools.
 		if s := getenv(o.env); s != "" {
-			if err := o.set(&inv.cfg, s); err != nil {
-				return nil, usageError("invalid " + o.env + " " + strconv.Quote(s) + ": " + err.Error())
+			if err := o.set(&inv.req, s); err != nil {
+				return usageError("invalid " + o.env + " " + strconv.Quote(s) + ": " + err.Error())
 			}
 		}
 	}
-	return inv, nil
+	if inv.req.nowait && inv.given&optTimeout != 0 {
+		return usageError("option -n/--nowait never waits, so -t/--timeout does not apply")
+	}
+	return nil
 }
 
-// oneLine escapes control characters, which the flag package's messages may echo, so a message stays one line.
-func oneLine(s string) string {
-	for _, r := range s {
-		if r < ' ' || r == 0x7f {
-			q := strconv.Quote(s)
-			return q[1 : len(q)-1]
-		}
+// optionName is how help and messages name an option: "-p/--path", or "--if-exists".
+func optionName(o *option) string {
+	if o.short == "" {
+		return "--" + o.long
+	}
+	return "-" + o.short + "/--" + o.long
+}
+
+// quoteIfNeeded returns s as typed, quoted only if it holds anything a terminal could act on.
+func quoteIfNeeded(s string) string {
+	if q := strconv.Quote(s); q[1:len(q)-1] != s {
+		return q
 	}
 	return s
 }
 
+// optionNames lists the long options, for suggestions.
+func optionNames() []string {
+	names := []string{"help", "version"}
+	for _, o := range options {
+		names = append(names, o.long)
+	}
+	return names
+}
+
+// commandNames lists the commands, for suggestions.
+func commandNames() []string {
+	var names []string
+	for _, c := range commands {
+		names = append(names, c.name)
+	}
+	return names
+}
+
+// suggest returns "; did you mean PREFIX+NAME?" for the one name close to
+// typed, and otherwise a pointer to the help.
+func suggest(typed string, names []string, prefix string) string {
+	best, count := "", 0
+	for _, n := range names {
+		if d := distance(typed, n); d <= 2 && 2*d <= len(n) {
+			switch {
+			case best == "" || d < distance(typed, best):
+				best, count = n, 1
+			case d == distance(typed, best):
+				count++
+			}
+		}
+	}
+	if count != 1 {
+		return "; run 'lockpipe help'"
+	}
+	return "; did you mean " + prefix + best + "?"
+}
+
+// distance counts the edits that turn a into b: insertions, deletions,
+// substitutions and swaps of neighbours (optimal string alignment).
+func distance(a, b string) int {
+	d := make([][]int, len(a)+1)
+	for i := range d {
+		d[i] = make([]int, len(b)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
+		}
+	}
+	return d[len(a)][len(b)]
+}
+
 // setPath sets the pipe's path.
-func setPath(c *config, s string) error {
+func setPath(r *request, s string) error {
 	if strings.TrimSpace(s) == "" {
 		return errors.New("the path is empty")
 	}
-	c.path = s
+	r.path = s
 	return nil
 }
 
 // setMode sets the permissions for a pipe this call creates.
-func setMode(c *config, s string) error {
+func setMode(r *request, s string) error {
 	n, err := strconv.ParseUint(s, 8, 32)
 	if err != nil || n > 0o777 {
 		return errors.New("not an octal mode from 0 to 0777")
 	}
-	c.mode = uint32(n)
+	r.mode = uint32(n)
 	return nil
 }
 
 // setTimeout sets how long read and write wait, as sleep or Go write a duration.
-func setTimeout(c *config, s string) error {
+func setTimeout(r *request, s string) error {
 	d, err := parseTimeout(s)
 	if err != nil {
 		return errors.New("not a duration like 500ms, 90s, 1h30m, 30, 0.5, 0 or infinity")
 	}
-	c.timeout = d
+	r.timeout = d
 	return nil
 }
 
@@ -286,125 +421,6 @@ func parseTimeout(s string) (time.Duration, error) {
 	return d, nil
 }
 
-// levelTrace is env_logger's trace, below slog's debug.
-const levelTrace = slog.LevelDebug - 4
-
-// levelOff is above every level that is logged.
-const levelOff = slog.Level(math.MaxInt32)
-
-// logHandler is a slog.Handler that writes env_logger's lines, without timestamps, to standard error.
-type logHandler struct {
-	min   slog.Level
-	color bool
-}
-
-var _ slog.Handler = (*logHandler)(nil)
-
-// logger is the process's one handler. Records go to it directly rather
-// than through slog.Logger: calling a Handler through the interface keeps
-// slog's default text and JSON handlers in the binary, about 300 kB.
-var logger = logHandler{min: slog.LevelInfo}
-
-// Enabled reports whether records at level are written.
-func (h *logHandler) Enabled(_ context.Context, level slog.Level) bool { return level >= h.min }
-
-// Handle writes one record as "[LEVEL lockpipes] message"; attributes are not used.
-func (h *logHandler) Handle(_ context.Context, r slog.Record) error {
-	name, color := "TRACE", "\x1b[36m"
-	switch {
-	case r.Level >= slog.LevelError:
-		name, color = "ERROR", "\x1b[1;31m"
-	case r.Level >= slog.LevelWarn:
-		name, color = "WARN ", "\x1b[33m"
-	case r.Level >= slog.LevelInfo:
-		name, color = "INFO ", "\x1b[32m"
-	case r.Level >= slog.LevelDebug:
-		name, color = "DEBUG", "\x1b[34m"
-	}
-	if h.color {
-		name = color + name + "\x1b[0m"
-	}
-	_, err := os.Stderr.WriteString("[" + name + " lockpipes] " + r.Message + "\n")
-	return err
-}
-
-// WithAttrs returns h: lockpipe logs plain messages.
-func (h *logHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
-
-// WithGroup returns h: lockpipe logs plain messages.
-func (h *logHandler) WithGroup(string) slog.Handler { return h }
-
-// logAt logs msg at level if the filter lets it through.
-func logAt(level slog.Level, msg string) {
-	ctx := context.Background()
-	if logger.Enabled(ctx, level) {
-		logger.Handle(ctx, slog.NewRecord(time.Time{}, level, msg, 0))
-	}
-}
-
-// trace logs at TRACE.
-func trace(msg string) { logAt(levelTrace, msg) }
-
-// debugf logs at DEBUG.
-func debugf(msg string) { logAt(slog.LevelDebug, msg) }
-
-// info logs at INFO.
-func info(msg string) { logAt(slog.LevelInfo, msg) }
-
-// warn logs at WARN.
-func warn(msg string) { logAt(slog.LevelWarn, msg) }
-
-// parseLevel reads one level name, in any case.
-func parseLevel(s string) (slog.Level, bool) {
-	switch strings.ToLower(s) {
-	case "off":
-		return levelOff, true
-	case "error":
-		return slog.LevelError, true
-	case "warn":
-		return slog.LevelWarn, true
-	case "info":
-		return slog.LevelInfo, true
-	case "debug":
-		return slog.LevelDebug, true
-	case "trace":
-		return levelTrace, true
-	}
-	return 0, false
-}
-
-// parseFilter reads LOCKPIPE_LOG_FILTER as env_logger reads RUST_LOG for the
-// lockpipes target; bad holds the items it ignored.
-func parseFilter(s string) (min slog.Level, bad []string) {
-	global, target, haveTarget := slog.LevelInfo, slog.LevelInfo, false
-	for _, item := range strings.Split(s, ",") {
-		item = strings.TrimSpace(item)
-		name, lvl, named := strings.Cut(item, "=")
-		name = strings.TrimSpace(name)
-		switch l, ok := parseLevel(strings.TrimSpace(lvl)); {
-		case item == "":
-		case !named:
-			if l, ok := parseLevel(item); ok {
-				global = l
-			} else if item == "lockpipes" {
-				target, haveTarget = levelTrace, true
-			} else if !strings.Contains(item, "::") {
-				// env_logger would take a bare word for a crate's name, but
-				// here it is far more likely a misspelt level.
-				bad = append(bad, item)
-			}
-		case !ok || name == "":
-			bad = append(bad, item)
-		case name == "lockpipes":
-			target, haveTarget = l, true
-		}
-	}
-	if haveTarget {
-		return target, bad
-	}
-	return global, bad
-}
-
 // isTerminal reports whether fd is a terminal.
 func isTerminal(fd int) bool {
 	var t syscall.Termios
@@ -416,223 +432,69 @@ func isTerminal(fd int) bool {
 func setupLogging(getenv func(string) string) {
 	min, bad := parseFilter(getenv("LOCKPIPE_LOG_FILTER"))
 	logger.min = min
-	style := getenv("LOCKPIPE_LOG_STYLE")
-	switch strings.ToLower(strings.TrimSpace(style)) {
+	style := strings.ToLower(strings.TrimSpace(getenv("LOCKPIPE_LOG_STYLE")))
+	switch style {
 	case "always":
 		logger.color = true
 	case "never":
+		logger.color = false
 	default:
 		logger.color = isTerminal(2) && getenv("TERM") != "dumb" && getenv("NO_COLOR") == ""
 	}
 	for _, item := range bad {
 		warn("ignoring " + strconv.Quote(item) + " in LOCKPIPE_LOG_FILTER: not off, error, warn, info, debug, trace or lockpipes=LEVEL")
 	}
-	if s := strings.ToLower(strings.TrimSpace(style)); s != "" && s != "auto" && s != "always" && s != "never" {
-		warn("ignoring LOCKPIPE_LOG_STYLE " + strconv.Quote(style) + ": not auto, always or never")
+	if style != "" && style != "auto" && style != "always" && style != "never" {
+		warn("ignoring LOCKPIPE_LOG_STYLE " + strconv.Quote(getenv("LOCKPIPE_LOG_STYLE")) + ": not auto, always or never")
 	}
-}
-
-var (
-	ending  sync.Mutex // taken for good by whichever way of ending the process comes first
-	met     bool       // a partner has arrived; guarded by ending
-	expired bool       // --timeout ran out before a partner arrived; guarded by ending
-)
-
-// exit ends the process with status after logging msg at level, unless a signal or the timeout ended it first.
-func exit(status int, level slog.Level, msg string) {
-	ending.Lock()
-	if msg != "" {
-		logAt(level, msg)
-	}
-	os.Exit(status)
-}
-
-// signalName returns the usual name of the signals lockpipe handles.
-func signalName(s syscall.Signal) string {
-	switch s {
-	case syscall.SIGTERM:
-		return "SIGTERM"
-	case syscall.SIGINT:
-		return "SIGINT"
-	case syscall.SIGHUP:
-		return "SIGHUP"
-	}
-	return "signal " + strconv.Itoa(int(s))
-}
-
-// watch ends the process on SIGTERM, SIGINT or SIGHUP, and as PID 1 reaps orphans.
-func watch(doing string) {
-	sigs := []os.Signal{syscall.SIGTERM, syscall.SIGINT}
-	// nohup ignores SIGHUP on purpose. SIGINT is always handled: shells
-	// ignore it for every background job, not by the user's choice.
-	if !signal.Ignored(syscall.SIGHUP) {
-		sigs = append(sigs, syscall.SIGHUP)
-	}
-	pid1 := os.Getpid() == 1
-	if pid1 {
-		sigs = append(sigs, syscall.SIGCHLD)
-	}
-	ch := make(chan os.Signal, 4)
-	signal.Notify(ch, sigs...)
-	if pid1 {
-		reap() // orphans that exited before the handler was in place
-	}
-	go func() {
-		for s := range ch {
-			n := s.(syscall.Signal)
-			if n == syscall.SIGCHLD {
-				reap()
-				continue
-			}
-			status := statusSignal + int(n)
-			exit(status, slog.LevelInfo, "received "+signalName(n)+" while "+doing+"; exiting with status "+strconv.Itoa(status))
-		}
-	}()
-}
-
-// reap collects every child that has exited: as PID 1, every orphan of the namespace.
-func reap() {
-	for {
-		var ws syscall.WaitStatus
-		pid, err := syscall.Wait4(-1, &ws, syscall.WNOHANG, nil)
-		if err == syscall.EINTR {
-			continue
-		}
-		if err != nil || pid <= 0 {
-			return
-		}
-		trace("reaped process " + strconv.Itoa(pid))
-	}
-}
-
-// runCreate creates the named pipe.
-func runCreate(c *config) error {
-	debugf("creating pipe at " + strconv.Quote(c.path))
-	created, err := makePipe(c.path, c.mode)
-	if err != nil {
-		return err
-	}
-	if created {
-		info("created pipe at " + strconv.Quote(c.path))
-	} else {
-		warn("pipe already exists at " + strconv.Quote(c.path))
-	}
-	return nil
 }
 
 // runExists reports whether the named pipe is there.
-func runExists(c *config) error {
-	q := strconv.Quote(c.path)
+func runExists(inv *invocation, _ io.Writer) error {
+	q := strconv.Quote(inv.req.path)
 	debugf("checking if pipe exists at " + q)
-	e, err := inspect(c.path)
+	found, err := exists(inv.req.path)
 	switch {
 	case err != nil:
-		return sysError("check", c.path, err)
-	case e.pipe:
-		info("pipe exists at " + q)
-		return nil
-	case e.exists:
-		return notPipeError(c.path, e.what)
+		return err
+	case !found:
+		return &failure{statusNoPipe, slog.LevelInfo, "pipe does not exist at " + q}
 	}
-	info("pipe does not exist at " + q)
-	return &failure{statusNoPipe, ""}
+	info("pipe exists at " + q)
+	return nil
 }
 
 // runDelete releases the pipe's waiters and removes it.
-func runDelete(c *config) error {
-	q := strconv.Quote(c.path)
+func runDelete(inv *invocation, _ io.Writer) error {
+	q := strconv.Quote(inv.req.path)
 	debugf("deleting pipe at " + q)
-	removed, err := removePipe(c.path)
-	if err != nil {
+	removed, err := remove(inv.req.path)
+	switch {
+	case err != nil:
 		return err
-	}
-	if removed {
+	case removed:
 		info("deleted pipe at " + q)
-	} else {
+	default:
 		warn("pipe does not exist at " + q)
 	}
 	return nil
 }
 
-// runRead waits for a writer.
-func runRead(c *config) error { return await(c, true) }
-
-// runWrite waits for a reader.
-func runWrite(c *config) error { return await(c, false) }
-
-// ensure makes sure a named pipe is at the path, creating it if nothing is there.
-func ensure(c *config) error {
-	q := strconv.Quote(c.path)
-	debugf("ensuring pipe exists at " + q)
-	e, err := inspect(c.path)
-	switch {
-	case err != nil:
-		return sysError("check", c.path, err)
-	case e.pipe:
-		info("pipe exists at " + q)
-		return nil
-	case e.what != "":
-		return notPipeError(c.path, e.what)
+// runInstall copies the running binary into the directory.
+func runInstall(inv *invocation, _ io.Writer) error {
+	dst, err := install(inv.dir)
+	if err == nil {
+		info("installed lockpipe at " + strconv.Quote(dst))
 	}
-	warn("pipe does not exist at " + q)
-	return runCreate(c)
+	return err
 }
 
-// await makes sure the pipe exists, waits there for a partner, and ends the process once one came.
-func await(c *config, reading bool) error {
-	q := strconv.Quote(c.path)
-	flags, doing, done := syscall.O_WRONLY, "writing to pipe at "+q, "wrote to pipe at "+q
-	if reading {
-		flags, doing, done = syscall.O_RDONLY, "reading from pipe at "+q, "read from pipe at "+q
+// runVersion prints the version.
+func runVersion(_ *invocation, stdout io.Writer) error {
+	if _, err := io.WriteString(stdout, "lockpipe "+versionString()+"\n"); err != nil {
+		return outputError(err)
 	}
-	waiting := false
-	for try := 0; ; try++ {
-		if err := ensure(c); err != nil {
-			return err
-		}
-		debugf(doing)
-		if !reading && !waiting {
-			// A reader already waiting is met at once, with nothing set up for a wait.
-			// ENXIO (no reader) leaves the pipe's state untouched.
-			fd, err := openPipe(c.path, flags|syscall.O_NONBLOCK, timedOut)
-			if err == nil {
-				syscall.Close(fd)
-				exit(statusOK, slog.LevelInfo, done)
-			}
-			if err != syscall.ENXIO && err != syscall.ENOENT {
-				return openError(c.path, err)
-			}
-		}
-		if !waiting {
-			watch(doing)
-			if c.timeout > 0 {
-				if err := interruptAt(c.timeout); err != nil {
-					return sysError("set up --timeout for", c.path, err)
-				}
-			}
-			waiting = true
-		}
-		fd, err := openPipe(c.path, flags, timedOut)
-		if err == syscall.ENOENT && try < 10 {
-			continue // deleted since ensure: wait on the new one instead
-		}
-		if err == syscall.ETIMEDOUT {
-			exit(statusTimeout, slog.LevelWarn, "timed out after "+c.timeout.String()+" while "+doing)
-		}
-		if err != nil {
-			return openError(c.path, err)
-		}
-		ending.Lock()
-		met = true
-		ending.Unlock()
-		if reading {
-			if err := drain(fd); err != nil {
-				return sysError("read from pipe at", c.path, err)
-			}
-		}
-		syscall.Close(fd)
-		exit(statusOK, slog.LevelInfo, done)
-	}
+	return nil
 }
 
 // versionString returns the version: set at link time, else from the build information.
@@ -653,7 +515,7 @@ func versionString() string {
 		case s.Key == "vcs.revision":
 			rev = s.Value
 		case s.Key == "vcs.modified" && s.Value == "true":
-			dirty = "-dirty"
+			dirty = "+dirty"
 		}
 	}
 	if rev == "" {
@@ -662,78 +524,22 @@ func versionString() string {
 	return rev + dirty
 }
 
-// openError describes a failure of openPipe.
-func openError(path string, err error) error {
-	if errno, ok := err.(syscall.Errno); ok {
-		return sysError("open pipe at", path, errno)
-	}
-	return err
-}
-
-// timedOut reports whether --timeout has run out with no partner.
-func timedOut() bool {
-	ending.Lock()
-	defer ending.Unlock()
-	return expired
-}
-
-// interruptAt makes the calling goroutine's blocking open(2) return EINTR once d has passed.
-//
-// A timer alone cannot tell a timeout from a partner arriving at the same
-// instant: the kernel may complete the partner's open just before this
-// process gives up. Interrupted with EINTR, the waiting open itself reports
-// which came first, atomically under the pipe's lock. Go installs every
-// signal handler with SA_RESTART, under which the kernel would silently
-// restart the open instead, so that flag is cleared for SIGALRM, which only
-// this function sends, to the one thread that waits.
-func interruptAt(d time.Duration) error {
-	runtime.LockOSThread() // for good: the open must stay on the thread that is signalled
-	pid, tid := syscall.Getpid(), syscall.Gettid()
-	// struct sigaction starts with the handler, then the flags, on the Linux ports Go supports but mips.
-	var act [4]uint64
-	if _, _, e := syscall.RawSyscall6(syscall.SYS_RT_SIGACTION, uintptr(syscall.SIGALRM), 0, uintptr(unsafe.Pointer(&act)), 8, 0, 0); e != 0 {
-		return e
-	}
-	if act[0] <= 1 { // SIG_DFL or SIG_IGN: SIGALRM would kill lockpipe or not interrupt it
-		return syscall.ENOTSUP
-	}
-	act[1] &^= 0x10000000 // SA_RESTART
-	if _, _, e := syscall.RawSyscall6(syscall.SYS_RT_SIGACTION, uintptr(syscall.SIGALRM), uintptr(unsafe.Pointer(&act)), 0, 8, 0, 0); e != 0 {
-		return e
-	}
-	time.AfterFunc(d, func() {
-		ending.Lock()
-		if met {
-			ending.Unlock()
-			return // the partner came; only draining is left
-		}
-		expired = true
-		ending.Unlock()
-		// Repeated, since a signal that lands just before the open starts is lost.
-		for {
-			syscall.Tgkill(pid, tid, syscall.SIGALRM)
-			time.Sleep(10 * time.Millisecond)
-		}
-	})
-	return nil
-}
-
-// runVersion prints the version.
-func runVersion(*config) error {
-	_, err := os.Stdout.WriteString("lockpipe " + versionString() + "\n")
-	return err
-}
-
 // usageLine returns a command's synopsis.
 func usageLine(c *command) string {
 	s := "lockpipe " + c.name
-	for _, o := range options {
-		if c.opts&o.bit != 0 {
+	for i := range options {
+		switch o := &options[i]; {
+		case c.opts&o.bit == 0:
+		case o.meta != "":
 			s += " [-" + o.short + " " + o.meta + "]"
+		case o.short != "":
+			s += " [-" + o.short + "]"
+		default:
+			s += " [--" + o.long + "]"
 		}
 	}
-	if c.name == "help" {
-		s += " [COMMAND]"
+	if c.args != "" {
+		s += " " + c.args
 	}
 	return s
 }
@@ -750,10 +556,17 @@ func pad(s string, width int) string {
 func optionsHelp(set optSet) string {
 	s := ""
 	for _, o := range options {
-		if set&o.bit != 0 {
-			s += "  " + pad("-"+o.short+", --"+o.long+" "+o.meta, 24) + pad(o.env, 18) + o.def + "\n" +
-				"      " + o.help + "\n"
+		if set&o.bit == 0 {
+			continue
 		}
+		flags := "    --" + o.long
+		if o.short != "" {
+			flags = "-" + o.short + ", --" + o.long
+		}
+		if o.meta != "" {
+			flags += " " + o.meta
+		}
+		s += strings.TrimRight("  "+pad(flags, 24)+pad(o.env, 18)+o.def, " ") + "\n      " + o.help + "\n"
 	}
 	return s
 }
@@ -763,7 +576,7 @@ func helpText(topic string) (string, error) {
 	if topic != "" {
 		c := lookup(topic)
 		if c == nil {
-			return "", usageError("unknown help topic " + strconv.Quote(topic) + "; run 'lockpipe help'")
+			return "", usageError("unknown help topic " + strconv.Quote(topic) + suggest(topic, commandNames(), ""))
 		}
 		s := "usage: " + usageLine(c) + "\n\n" + c.long + "\n"
 		if c.opts != 0 {
@@ -771,12 +584,8 @@ func helpText(topic string) (string, error) {
 		}
 		return s, nil
 	}
-	s := `lockpipe waits on a named pipe: a commitment-free alternative to sleep.
-
-usage: lockpipe [OPTIONS] COMMAND [OPTIONS]
-
-Commands:
-`
+	s := "lockpipe waits on a named pipe: a commitment-free alternative to sleep.\n\n" +
+		"usage: lockpipe [OPTIONS] COMMAND [OPTIONS] [-- CMD [ARG...]]\n\nCommands:\n"
 	for i := range commands {
 		c := &commands[i]
 		name := c.name
@@ -787,43 +596,58 @@ Commands:
 	}
 	return s + `
 Options (flag, environment variable, default):
-` + optionsHelp(optPath|optMode|optTimeout) + `  -h, --help              show help
+` + optionsHelp(optPath|optMode|optTimeout|optNowait|optIfExists) + `  -h, --help              show help
   -V, --version           print the version
 
 Logging: LOCKPIPE_LOG_FILTER=off|error|warn|info|debug|trace (default info),
 LOCKPIPE_LOG_STYLE=auto|always|never (default auto), on standard error.
 
-Exit status: 0 done; 1 exists found nothing; 17 something that is not a named
-pipe is at the path (left untouched); 22 usage error; 110 timed out; 128+N
-ended by signal N (143 SIGTERM); otherwise the errno of the failed call.
+Exit status: 0 done; 1 exists found nothing; 6 write --nowait found nobody
+waiting; 17 something that is not a named pipe is at the path (left
+untouched); 22 usage error; 110 timed out; 126 CMD cannot run; 127 CMD not
+found; 128+N ended by signal N (143 SIGTERM, 131 SIGQUIT); otherwise the
+errno of the failed call.
 
 Run 'lockpipe help COMMAND' for more about a command.
 `, nil
 }
 
-// main runs one command and exits with its status.
-func main() {
-	setupLogging(os.Getenv)
-	inv, err := parse(os.Args[1:], os.Getenv)
+// runHelp prints the overview or a command's help.
+func runHelp(topic string, stdout io.Writer) error {
+	text, err := helpText(topic)
 	if err != nil {
-		exit(exitStatus(err), slog.LevelError, err.Error())
+		return err
 	}
-	switch {
-	case inv.help:
-		text, err := helpText(inv.topic)
-		if err != nil {
-			exit(exitStatus(err), slog.LevelError, err.Error())
-		}
-		os.Stdout.WriteString(text)
-		return
-	case inv.version:
-		inv.cmd = lookup("version")
+	if _, err := io.WriteString(stdout, text); err != nil {
+		return outputError(err)
 	}
-	c := &inv.cfg
-	trace("command " + inv.cmd.name + ", path " + strconv.Quote(c.path) + ", mode 0" +
-		strconv.FormatUint(uint64(c.mode), 8) + ", timeout " + c.timeout.String())
-	if err := inv.cmd.run(c); err != nil {
-		exit(exitStatus(err), slog.LevelError, err.Error())
+	return nil
+}
+
+// run carries out one command line and returns how it ended: nil is success.
+// Once read or write is released, a CMD after -- replaces lockpipe.
+func run(args []string, getenv func(string) string, stdout io.Writer) error {
+	setupLogging(getenv)
+	inv, err := parse(args, getenv)
+	if err != nil {
+		return err
 	}
-	exit(statusOK, slog.LevelInfo, "")
+	c := inv.cmd
+	if c.run == nil {
+		return runHelp(inv.topic, stdout)
+	}
+	setDoing("running " + c.name)
+	r := &inv.req
+	trace("command " + c.name + ", path " + strconv.Quote(r.path) + ", mode 0" +
+		strconv.FormatUint(uint64(r.mode), 8) + ", timeout " + r.timeout.String())
+	if err := c.run(inv, stdout); err != nil || len(inv.exec) == 0 {
+		return err
+	}
+	return become(inv.exec, getenv("PATH"))
+}
+
+// main runs one command line and exits once, with its status.
+func main() {
+	catchSignals() // first: a signal must never find lockpipe without its handlers
+	exit(run(os.Args[1:], os.Getenv, os.Stdout))
 }

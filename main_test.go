@@ -1,1489 +1,302 @@
 package main
 
-// End-to-end tests: the real binary, built once, run as child processes on
-// real named pipes in temporary directories.
+// In-process tests of the command line: parsing, usage errors, help and
+// suggestions, as tables with named rows, and the parser's fuzz target.
 
 import (
 	"bytes"
-	"debug/elf"
 	"flag"
-	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"sort"
-	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
-	"unsafe"
 )
 
-// bin is the lockpipe binary under test, built by TestMain as users build it for an image.
-var bin string
+// update rewrites the golden files under testdata/ from what the code prints.
+var update = flag.Bool("update", false, "rewrite testdata/*.golden")
 
-// bound is how long any single wait in a test may take before it counts as a hang.
-const bound = 30 * time.Second
-
-// TestMain builds the release binary once for every test.
-func TestMain(m *testing.M) {
-	flag.Parse()
-	// Fuzz workers re-run this binary many times and never need the build.
-	if f := flag.Lookup("test.fuzzworker"); f != nil && f.Value.String() == "true" {
-		os.Exit(m.Run())
+// env returns a getenv that reads the given NAME=value pairs.
+func env(kv ...string) func(string) string {
+	m := map[string]string{}
+	for _, s := range kv {
+		k, v, _ := strings.Cut(s, "=")
+		m[k] = v
 	}
-	dir, err := os.MkdirTemp("", "lockpipe-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	os.Chmod(dir, 0o755) // tests run it as another user too
-	bin = filepath.Join(dir, "lockpipe")
-	build := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", bin, ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "building lockpipe: %v\n%s", err, out)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	return func(k string) string { return m[k] }
 }
 
-// cleanEnv is the environment without any LOCKPIPE_ variable, NO_COLOR or TERM.
-func cleanEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "LOCKPIPE_") && !strings.HasPrefix(kv, "NO_COLOR=") && !strings.HasPrefix(kv, "TERM=") {
-			env = append(env, kv)
-		}
+// TestParse checks commands, aliases, option forms and positions, and precedence.
+func TestParse(t *testing.T) {
+	vars := env("LOCKPIPE_PATH=/env/p", "LOCKPIPE_MODE=0644", "LOCKPIPE_TIMEOUT=5")
+	rows := []struct {
+		name string
+		args []string
+		env  func(string) string
+		cmd  string
+		req  request
+		exec []string
+	}{
+		{"env supplies all", []string{"read"}, vars, "read", request{path: "/env/p", mode: 0o644, timeout: 5 * time.Second}, nil},
+		{"flags beat env", []string{"r", "-p", "/x", "-m=0600", "--timeout=1m"}, vars, "read", request{path: "/x", mode: 0o600, timeout: time.Minute}, nil},
+		{"option before command", []string{"--path", "/x", "w", "-t", "0"}, vars, "write", request{path: "/x", mode: 0o644}, nil},
+		{"variables only where they apply", []string{"exists"}, vars, "exists", request{path: "/env/p", mode: 0o600}, nil},
+		{"default path", []string{"exists"}, env(), "exists", request{path: "/run/forever", mode: 0o600}, nil},
+		{"empty variable is unset", []string{"e"}, env("LOCKPIPE_PATH="), "exists", request{path: "/run/forever", mode: 0o600}, nil},
+		{"short with space", []string{"-p", "/f", "exists"}, env(), "exists", request{path: "/f", mode: 0o600}, nil},
+		{"short with equals", []string{"exists", "-p=/f"}, env(), "exists", request{path: "/f", mode: 0o600}, nil},
+		{"long with space", []string{"e", "--path", "/f"}, env(), "exists", request{path: "/f", mode: 0o600}, nil},
+		{"long with equals", []string{"e", "--path=/f"}, env(), "exists", request{path: "/f", mode: 0o600}, nil},
+		{"long with one dash", []string{"-path", "/f", "e"}, env(), "exists", request{path: "/f", mode: 0o600}, nil},
+		{"last one wins", []string{"-p", "/nonexistent", "exists", "-p", "/f"}, env(), "exists", request{path: "/f", mode: 0o600}, nil},
+		{"nowait", []string{"write", "-n"}, vars, "write", request{path: "/env/p", mode: 0o644, nowait: true}, nil},
+		{"nowait ignores LOCKPIPE_TIMEOUT", []string{"write", "--nowait"}, vars, "write", request{path: "/env/p", mode: 0o644, nowait: true}, nil},
+		{"if-exists", []string{"read", "--if-exists"}, env(), "read", request{path: "/run/forever", mode: 0o600, ifExists: true}, nil},
+		{"cmd after dashes", []string{"read", "--", "/bin/echo", "-p", "x", "--timeout", "y"}, env(), "read", request{path: "/run/forever", mode: 0o600},
+			[]string{"/bin/echo", "-p", "x", "--timeout", "y"}},
+		{"cmd after dashes before command", []string{"w", "-n", "--", "app", "--"}, env(), "write", request{path: "/run/forever", mode: 0o600, nowait: true}, []string{"app", "--"}},
 	}
-	return env
-}
-
-// child is a running process with its output captured.
-type child struct {
-	cmd    *exec.Cmd
-	stdout bytes.Buffer
-	stderr bytes.Buffer
-	done   chan struct{}
-}
-
-// newChild prepares argv with env added to the clean environment.
-func newChild(env []string, argv ...string) *child {
-	c := &child{cmd: exec.Command(argv[0], argv[1:]...), done: make(chan struct{})}
-	c.cmd.Env = append(cleanEnv(), env...)
-	c.cmd.Stdout, c.cmd.Stderr = &c.stdout, &c.stderr
-	// A grandchild that outlives its parent must not keep Wait reading its output forever.
-	c.cmd.WaitDelay = time.Second
-	return c
-}
-
-// start starts c and kills it when the test ends, if it is still running.
-func (c *child) start(t testing.TB) *child {
-	t.Helper()
-	if err := c.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { c.cmd.Wait(); close(c.done) }()
-	t.Cleanup(func() {
-		if c.running() {
-			c.cmd.Process.Kill()
-			<-c.done
-		}
-	})
-	return c
-}
-
-// spawn starts lockpipe with args and env.
-func spawn(t testing.TB, env []string, args ...string) *child {
-	t.Helper()
-	return newChild(env, append([]string{bin}, args...)...).start(t)
-}
-
-// running reports whether the process has not exited yet.
-func (c *child) running() bool {
-	select {
-	case <-c.done:
-		return false
-	default:
-		return true
-	}
-}
-
-// status waits for the process and returns its exit status, 128+N for death by signal N.
-func (c *child) status(t testing.TB) int {
-	t.Helper()
-	select {
-	case <-c.done:
-	case <-time.After(bound):
-		t.Fatalf("%v still running after %v; stderr:\n%s", c.cmd.Args, bound, c.stderr.String())
-	}
-	ws := c.cmd.ProcessState.Sys().(syscall.WaitStatus)
-	if ws.Signaled() {
-		return 128 + int(ws.Signal())
-	}
-	return ws.ExitStatus()
-}
-
-// lockpipe runs lockpipe to the end and returns its status and output.
-func lockpipe(t testing.TB, env []string, args ...string) (int, string, string) {
-	t.Helper()
-	c := spawn(t, env, args...)
-	st := c.status(t)
-	return st, c.stdout.String(), c.stderr.String()
-}
-
-// waiting reports whether pid has a thread waiting in open(2) for the other side of a named pipe,
-// and whether the process exists at all.
-func waiting(pid int) (waits, exists bool) {
-	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/wchan", pid))
-	for _, f := range tasks {
-		if b, _ := os.ReadFile(f); string(b) == "wait_for_partner" {
-			return true, true
-		}
-	}
-	return false, len(tasks) > 0
-}
-
-// blocked polls until pid waits in open(2) for the other side of a named pipe.
-func blocked(t testing.TB, pid int) {
-	t.Helper()
-	deadline := time.Now().Add(bound)
-	for time.Now().Before(deadline) {
-		waits, exists := waiting(pid)
-		if waits {
-			return
-		}
-		if !exists {
-			t.Fatalf("process %d is gone", pid)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-	t.Fatalf("process %d never waited on a named pipe within %v", pid, bound)
-}
-
-// waitFor polls cond until it holds, failing the test after bound.
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(bound)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v", what, bound)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
-// line returns one log line as lockpipe writes it without colour.
-func line(level, msg, path string) string {
-	return fmt.Sprintf("[%-5s lockpipes] %s %q\n", level, msg, path)
-}
-
-// isPipe reports whether a named pipe is at path.
-func isPipe(path string) bool {
-	fi, err := os.Lstat(path)
-	return err == nil && fi.Mode()&os.ModeNamedPipe != 0
-}
-
-// pipePath returns a path in a fresh temporary directory.
-func pipePath(t testing.TB) string {
-	return filepath.Join(t.TempDir(), "pipe")
-}
-
-// pid returns the process's id.
-func (c *child) pid() int { return c.cmd.Process.Pid }
-
-// TestReadWaitsForWrite checks that a reader waits until a writer releases it, and the pipe stays.
-func TestReadWaitsForWrite(t *testing.T) {
-	p := pipePath(t)
-	r := spawn(t, nil, "read", "--path", p)
-	blocked(t, r.pid())
-	if !r.running() || !isPipe(p) {
-		t.Fatalf("reader running=%v, pipe created=%v", r.running(), isPipe(p))
-	}
-	st, _, werr := lockpipe(t, nil, "write", "--path", p)
-	if st != 0 {
-		t.Fatalf("write: status %d, stderr %q", st, werr)
-	}
-	if st := r.status(t); st != 0 {
-		t.Fatalf("read: status %d", st)
-	}
-	if want := line("WARN", "pipe does not exist at", p) + line("INFO", "created pipe at", p) + line("INFO", "read from pipe at", p); r.stderr.String() != want {
-		t.Errorf("read stderr:\n%s\nwant:\n%s", r.stderr.String(), want)
-	}
-	if want := line("INFO", "pipe exists at", p) + line("INFO", "wrote to pipe at", p); werr != want {
-		t.Errorf("write stderr:\n%s\nwant:\n%s", werr, want)
-	}
-	if !isPipe(p) {
-		t.Error("the pipe is gone after read and write")
-	}
-}
-
-// TestWriteWaitsForRead checks that a writer waits until a reader releases it.
-func TestWriteWaitsForRead(t *testing.T) {
-	p := pipePath(t)
-	w := spawn(t, nil, "w", "-p", p)
-	blocked(t, w.pid())
-	if st, _, rerr := lockpipe(t, nil, "r", "-p", p); st != 0 {
-		t.Fatalf("read: status %d, stderr %q", st, rerr)
-	}
-	if st := w.status(t); st != 0 {
-		t.Fatalf("write: status %d", st)
-	}
-	if w.stdout.Len() != 0 || !isPipe(p) {
-		t.Errorf("stdout %q, pipe there %v", w.stdout.String(), isPipe(p))
-	}
-}
-
-// TestBroadcast checks that one write releases every waiting reader, one read
-// every waiting writer, and that latecomers wait for the next one.
-func TestBroadcast(t *testing.T) {
-	for _, side := range []struct{ waiter, releaser string }{{"read", "write"}, {"write", "read"}} {
-		t.Run(side.waiter, func(t *testing.T) {
-			p := pipePath(t)
-			if st, _, _ := lockpipe(t, nil, "create", "-p", p); st != 0 {
-				t.Fatal("create failed")
+	for _, r := range rows {
+		t.Run(r.name, func(t *testing.T) {
+			inv, err := parse(r.args, r.env)
+			if err != nil {
+				t.Fatalf("parse(%q): %v", r.args, err)
 			}
-			var waiters []*child
-			for i := 0; i < 10; i++ {
-				waiters = append(waiters, spawn(t, nil, side.waiter, "-p", p))
-			}
-			for _, c := range waiters {
-				blocked(t, c.pid())
-			}
-			if st, _, _ := lockpipe(t, nil, side.releaser, "-p", p); st != 0 {
-				t.Fatalf("%s: status %d", side.releaser, st)
-			}
-			for i, c := range waiters {
-				if st := c.status(t); st != 0 {
-					t.Errorf("waiter %d: status %d", i, st)
-				}
-			}
-			late := spawn(t, nil, side.waiter, "-p", p)
-			blocked(t, late.pid())
-			if !late.running() {
-				t.Fatal("a latecomer did not wait for the next partner")
-			}
-			lockpipe(t, nil, side.releaser, "-p", p)
-			if st := late.status(t); st != 0 {
-				t.Errorf("latecomer: status %d", st)
+			if inv.cmd.name != r.cmd || inv.req != r.req || strings.Join(inv.exec, "\x00") != strings.Join(r.exec, "\x00") {
+				t.Errorf("parse(%q) = %s %+v %q; want %s %+v %q", r.args, inv.cmd.name, inv.req, inv.exec, r.cmd, r.req, r.exec)
 			}
 		})
 	}
-}
-
-// TestDeleteReleasesWaiters checks that delete releases every waiting reader or writer, then removes the pipe.
-func TestDeleteReleasesWaiters(t *testing.T) {
-	for _, waiter := range []string{"read", "write"} {
-		t.Run(waiter, func(t *testing.T) {
-			p := pipePath(t)
-			var ws []*child
-			for i := 0; i < 5; i++ {
-				ws = append(ws, spawn(t, nil, waiter, "-p", p))
-			}
-			for _, c := range ws {
-				blocked(t, c.pid())
-			}
-			st, _, stderr := lockpipe(t, nil, "delete", "-p", p)
-			if st != 0 || stderr != line("INFO", "deleted pipe at", p) {
-				t.Fatalf("delete: status %d, stderr %q", st, stderr)
-			}
-			for i, c := range ws {
-				if st := c.status(t); st != 0 {
-					t.Errorf("waiter %d: status %d, stderr %q", i, st, c.stderr.String())
-				}
-			}
-			if _, err := os.Lstat(p); !os.IsNotExist(err) {
-				t.Errorf("pipe still there: %v", err)
-			}
-		})
+	inv, err := parse([]string{"install", "/shared"}, env())
+	if err != nil || inv.cmd.name != "install" || inv.dir != "/shared" {
+		t.Errorf("install: %+v, %v", inv, err)
 	}
 }
 
-// TestCommands runs every command and alias with its fixed messages at the debug level.
-func TestCommands(t *testing.T) {
-	p := pipePath(t)
-	env := []string{"LOCKPIPE_LOG_FILTER=debug", "LOCKPIPE_PATH=" + p}
-	steps := []struct {
-		args   []string
-		status int
-		stderr string
-	}{
-		{[]string{"exists"}, 1, line("DEBUG", "checking if pipe exists at", p) + line("INFO", "pipe does not exist at", p)},
-		{[]string{"create"}, 0, line("DEBUG", "creating pipe at", p) + line("INFO", "created pipe at", p)},
-		{[]string{"c"}, 0, line("DEBUG", "creating pipe at", p) + line("WARN", "pipe already exists at", p)},
-		{[]string{"e"}, 0, line("DEBUG", "checking if pipe exists at", p) + line("INFO", "pipe exists at", p)},
-		{[]string{"delete"}, 0, line("DEBUG", "deleting pipe at", p) + line("INFO", "deleted pipe at", p)},
-		{[]string{"d"}, 0, line("DEBUG", "deleting pipe at", p) + line("WARN", "pipe does not exist at", p)},
-		{[]string{"exists"}, 1, line("DEBUG", "checking if pipe exists at", p) + line("INFO", "pipe does not exist at", p)},
-	}
-	for _, s := range steps {
-		st, stdout, stderr := lockpipe(t, env, s.args...)
-		if st != s.status || stderr != s.stderr || stdout != "" {
-			t.Errorf("%v: status %d, stdout %q, stderr:\n%s\nwant status %d, stderr:\n%s", s.args, st, stdout, stderr, s.status, s.stderr)
-		}
-	}
-	// read and write, each waiting for the other, with their debug lines.
-	r := spawn(t, env, "r")
-	blocked(t, r.pid())
-	st, _, werr := lockpipe(t, env, "w")
-	if st != 0 || r.status(t) != 0 {
-		t.Fatalf("w status %d, r stderr %q", st, r.stderr.String())
-	}
-	wantR := line("DEBUG", "ensuring pipe exists at", p) + line("WARN", "pipe does not exist at", p) +
-		line("DEBUG", "creating pipe at", p) + line("INFO", "created pipe at", p) +
-		line("DEBUG", "reading from pipe at", p) + line("INFO", "read from pipe at", p)
-	wantW := line("DEBUG", "ensuring pipe exists at", p) + line("INFO", "pipe exists at", p) +
-		line("DEBUG", "writing to pipe at", p) + line("INFO", "wrote to pipe at", p)
-	if r.stderr.String() != wantR || werr != wantW {
-		t.Errorf("read stderr:\n%s\nwant:\n%s\nwrite stderr:\n%s\nwant:\n%s", r.stderr.String(), wantR, werr, wantW)
-	}
-}
-
-// TestOptionForms checks every spelling and position of an option, and precedence.
-func TestOptionForms(t *testing.T) {
-	dir := t.TempDir()
-	flagPipe, envPipe := filepath.Join(dir, "flag"), filepath.Join(dir, "env")
-	for _, p := range []string{flagPipe, envPipe} {
-		if st, _, _ := lockpipe(t, nil, "create", "-p", p); st != 0 {
-			t.Fatal("create failed")
-		}
-	}
-	forms := [][]string{
-		{"-p", flagPipe, "exists"}, {"-p=" + flagPipe, "exists"}, {"--path", flagPipe, "exists"}, {"--path=" + flagPipe, "exists"},
-		{"exists", "-p", flagPipe}, {"exists", "-p=" + flagPipe}, {"e", "--path", flagPipe}, {"e", "--path=" + flagPipe},
-		{"-path", flagPipe, "e"}, {"-p", "/nonexistent", "exists", "-p", flagPipe},
-	}
-	for _, args := range forms {
-		st, _, stderr := lockpipe(t, []string{"LOCKPIPE_PATH=" + envPipe}, args...)
-		if st != 0 || stderr != line("INFO", "pipe exists at", flagPipe) {
-			t.Errorf("%q: status %d, stderr %q", args, st, stderr)
-		}
-	}
-	// The variable beats the default; an empty one counts as unset.
-	if _, _, stderr := lockpipe(t, []string{"LOCKPIPE_PATH=" + envPipe}, "exists"); stderr != line("INFO", "pipe exists at", envPipe) {
-		t.Errorf("LOCKPIPE_PATH not used: %q", stderr)
-	}
-	_, _, stderr := lockpipe(t, []string{"LOCKPIPE_PATH=", "LOCKPIPE_LOG_FILTER=debug"}, "exists")
-	if !strings.HasPrefix(stderr, line("DEBUG", "checking if pipe exists at", "/run/forever")) {
-		t.Errorf("default path not used: %q", stderr)
-	}
-}
-
-// TestMode checks that --mode holds exactly for a pipe the call creates, whatever the umask, and leaves others alone.
-func TestMode(t *testing.T) {
-	dir := t.TempDir()
-	umasked := func(umask string, env []string, args ...string) {
-		t.Helper()
-		c := newChild(env, append([]string{"/bin/sh", "-c", "umask " + umask + " && exec \"$0\" \"$@\"", bin}, args...)...).start(t)
-		if st := c.status(t); st != 0 {
-			t.Fatalf("%v: status %d, stderr %q", args, st, c.stderr.String())
-		}
-	}
-	modeOf := func(p string) os.FileMode {
-		fi, err := os.Stat(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return fi.Mode().Perm()
-	}
-	cases := []struct {
-		name  string
-		env   []string
-		args  []string
-		umask string
-		want  os.FileMode
-	}{
-		{"default", nil, []string{"create"}, "022", 0o600},
-		{"flag wide", nil, []string{"create", "-m", "0666"}, "077", 0o666},
-		{"flag no leading zero", nil, []string{"c", "--mode=640"}, "0", 0o640},
-		{"env", []string{"LOCKPIPE_MODE=0604"}, []string{"create"}, "077", 0o604},
-		{"flag beats env", []string{"LOCKPIPE_MODE=0604"}, []string{"-m", "0620", "create"}, "077", 0o620},
-		{"zero", nil, []string{"create", "--mode", "0"}, "022", 0},
-	}
-	for _, c := range cases {
-		p := filepath.Join(dir, strings.ReplaceAll(c.name, " ", "-"))
-		umasked(c.umask, c.env, append(c.args, "-p", p)...)
-		if got := modeOf(p); got != c.want {
-			t.Errorf("%s: mode %#o, want %#o", c.name, got, c.want)
-		}
-	}
-	// read creates with the mode too; an existing pipe keeps its own.
-	p := filepath.Join(dir, "by-read")
-	r := newChild(nil, "/bin/sh", "-c", "umask 077 && exec \"$0\" read -m 0660 -p \"$1\"", bin, p).start(t)
-	blocked(t, r.cmd.Process.Pid)
-	if got := modeOf(p); got != 0o660 {
-		t.Errorf("read created mode %#o, want 0660", got)
-	}
-	lockpipe(t, nil, "write", "-m", "0600", "-p", p)
-	r.status(t)
-	umasked("0", nil, "create", "-m", "0600", "-p", p)
-	if got := modeOf(p); got != 0o660 {
-		t.Errorf("an existing pipe's mode changed to %#o", got)
-	}
-}
-
-// TestUsageErrors checks that every bad command line or variable is status 22 with one ERROR line naming its source.
+// TestUsageErrors checks that every bad command line or variable is a usage
+// error (22) whose one line names the option, the variable or the argument.
 func TestUsageErrors(t *testing.T) {
-	p := pipePath(t)
-	cases := []struct {
+	rows := []struct {
+		name string
 		env  []string
 		args []string
-		want string // in the ERROR line
+		want string // in the message
 	}{
-		{nil, nil, "no command given"},
-		{nil, []string{"frobnicate"}, `unknown command "frobnicate"`},
-		{nil, []string{"exists", "--bogus"}, "flag provided but not defined: -bogus"},
-		{nil, []string{"--bogus", "exists"}, "flag provided but not defined: -bogus"},
-		{nil, []string{"exists", "-p"}, "flag needs an argument: -p"},
-		{nil, []string{"create", "-m", "888", "-p", p}, `invalid value "888" for flag -m`},
-		{nil, []string{"create", "--mode=01777", "-p", p}, `invalid value "01777" for flag -mode`},
-		{[]string{"LOCKPIPE_MODE=rw"}, []string{"create", "-p", p}, `invalid LOCKPIPE_MODE "rw"`},
-		{nil, []string{"read", "-t", "soon", "-p", p}, `invalid value "soon" for flag -t`},
-		{[]string{"LOCKPIPE_TIMEOUT=-3"}, []string{"write", "-p", p}, `invalid LOCKPIPE_TIMEOUT "-3"`},
-		{nil, []string{"exists", "-m", "0600", "-p", p}, "option -m/--mode does not apply to exists"},
-		{nil, []string{"--mode", "0600", "delete", "-p", p}, "option -m/--mode does not apply to delete"},
-		{nil, []string{"create", "--timeout", "5s", "-p", p}, "option -t/--timeout does not apply to create"},
-		{nil, []string{"-t", "5", "exists", "-p", p}, "option -t/--timeout does not apply to exists"},
-		{nil, []string{"delete", "-t", "5", "-p", p}, "option -t/--timeout does not apply to delete"},
-		{nil, []string{"-p", p, "version"}, "option -p/--path does not apply to version"},
-		{nil, []string{"exists", "-p", p, "extra"}, `unexpected argument "extra" after exists`},
-		{nil, []string{"help", "read", "write"}, "help takes one command name at most"},
-		{nil, []string{"help", "nope"}, `unknown help topic "nope"`},
-		{nil, []string{"exists", "--path", ""}, `invalid value "" for flag -path: the path is empty`},
-		{nil, []string{"exists", "-p", "  "}, `invalid value "  " for flag -p: the path is empty`},
-		{[]string{"LOCKPIPE_PATH= \t"}, []string{"exists"}, `invalid LOCKPIPE_PATH " \t": the path is empty`},
-		{[]string{"LOCKPIPE_MODE= "}, []string{"create", "-p", p}, `invalid LOCKPIPE_MODE " "`},
-		{[]string{"LOCKPIPE_TIMEOUT= "}, []string{"read", "-p", p}, `invalid LOCKPIPE_TIMEOUT " "`},
+		{"no command", nil, nil, "no command given"},
+		{"unknown command", nil, []string{"frobnicate"}, `unknown command "frobnicate"; run 'lockpipe help'`},
+		{"misspelt command", nil, []string{"raed"}, `unknown command "raed"; did you mean read?`},
+		{"misspelt delete", nil, []string{"delte"}, `did you mean delete?`},
+		{"unknown option after", nil, []string{"exists", "--bogus"}, `unknown option "--bogus"; run 'lockpipe help'`},
+		{"unknown option before", nil, []string{"-bogus", "exists"}, `unknown option "-bogus"`},
+		{"misspelt option", nil, []string{"read", "--pth", "x"}, `unknown option "--pth"; did you mean --path?`},
+		{"misspelt option with value", nil, []string{"read", "--timout=5"}, `unknown option "--timout"; did you mean --timeout?`},
+		{"bad option syntax", nil, []string{"---p", "x", "exists"}, `unknown option "---p"`},
+		{"missing value", nil, []string{"exists", "-p"}, `option "-p" needs a value`},
+		{"value for a switch", nil, []string{"write", "--nowait=yes"}, `option "--nowait" takes no value`},
+		{"bad mode", nil, []string{"create", "-m", "888"}, `invalid value "888" for -m: not an octal mode`},
+		{"bad mode long", nil, []string{"create", "--mode=01777"}, `invalid value "01777" for --mode`},
+		{"bad mode env", []string{"LOCKPIPE_MODE=rw"}, []string{"create"}, `invalid LOCKPIPE_MODE "rw"`},
+		{"bad timeout", nil, []string{"read", "-t", "soon"}, `invalid value "soon" for -t`},
+		{"bad timeout env", []string{"LOCKPIPE_TIMEOUT=-3"}, []string{"write"}, `invalid LOCKPIPE_TIMEOUT "-3"`},
+		{"mode on exists", nil, []string{"exists", "-m", "0600"}, "option -m/--mode does not apply to exists"},
+		{"mode on delete", nil, []string{"--mode", "0600", "delete"}, "option -m/--mode does not apply to delete"},
+		{"timeout on create", nil, []string{"create", "--timeout", "5s"}, "option -t/--timeout does not apply to create"},
+		{"timeout on exists", nil, []string{"-t", "5", "exists"}, "option -t/--timeout does not apply to exists"},
+		{"timeout on delete", nil, []string{"delete", "-t", "5"}, "option -t/--timeout does not apply to delete"},
+		{"path on version", nil, []string{"-p", "/p", "version"}, "option -p/--path does not apply to version"},
+		{"extra argument", nil, []string{"exists", "-p", "/p", "extra"}, `unexpected argument "extra" after exists`},
+		{"two help topics", nil, []string{"help", "read", "write"}, "help takes one command name at most"},
+		{"empty path", nil, []string{"exists", "--path", ""}, `invalid value "" for --path: the path is empty`},
+		{"blank path", nil, []string{"exists", "-p", "  "}, `invalid value "  " for -p: the path is empty`},
+		{"blank path env", []string{"LOCKPIPE_PATH= \t"}, []string{"exists"}, `invalid LOCKPIPE_PATH " \t": the path is empty`},
+		{"blank mode env", []string{"LOCKPIPE_MODE= "}, []string{"create"}, `invalid LOCKPIPE_MODE " "`},
+		{"blank timeout env", []string{"LOCKPIPE_TIMEOUT= "}, []string{"read"}, `invalid LOCKPIPE_TIMEOUT " "`},
+		{"nowait on read", nil, []string{"read", "-n"}, "option -n/--nowait does not apply to read"},
+		{"nowait with timeout", nil, []string{"write", "-n", "-t", "5"}, "-t/--timeout does not apply"},
+		{"if-exists on create", nil, []string{"create", "--if-exists"}, "option --if-exists does not apply to create"},
+		{"if-exists on exists", nil, []string{"exists", "--if-exists"}, "option --if-exists does not apply to exists"},
+		{"if-exists on delete", nil, []string{"delete", "--if-exists"}, "option --if-exists does not apply to delete"},
+		{"dashes with nothing", nil, []string{"read", "--"}, "nothing to run after --"},
+		{"dashes on create", nil, []string{"create", "--", "/bin/true"}, "applies only to read and write"},
+		{"dashes on exists", nil, []string{"exists", "--", "/bin/true"}, "applies only to read and write"},
+		{"dashes on delete", nil, []string{"d", "--", "-p"}, "applies only to read and write"},
+		{"dashes on help", nil, []string{"help", "--", "x"}, "applies only to read and write"},
+		{"dashes on version", nil, []string{"version", "--", "x"}, "applies only to read and write"},
+		{"install without dir", nil, []string{"install"}, "install takes one directory"},
+		{"install with two", nil, []string{"install", "/a", "/b"}, "install takes one directory"},
+		{"path on install", nil, []string{"install", "-p", "/p", "/a"}, "option -p/--path does not apply to install"},
+		{"mode on install", nil, []string{"install", "/a", "-m", "0600"}, "option -m/--mode does not apply to install"},
+		{"timeout on install", nil, []string{"install", "/a", "-t", "1"}, "option -t/--timeout does not apply to install"},
+		{"control characters escaped", nil, []string{"exists", "--p\x1b[2J\u009b\u202e"}, `unknown option "--p\x1b[2J\u009b\u202e"`},
+		{"control characters in a value", nil, []string{"create", "-m", "\u009b1m\u202e"}, `invalid value "\u009b1m\u202e" for -m`},
 	}
-	for _, c := range cases {
-		st, stdout, stderr := lockpipe(t, c.env, c.args...)
-		if st != 22 || stdout != "" || strings.Count(stderr, "\n") != 1 ||
-			!strings.HasPrefix(stderr, "[ERROR lockpipes] ") || !strings.Contains(stderr, c.want) {
-			t.Errorf("%v %q: status %d, stdout %q, stderr %q; want 22 and an ERROR line with %q", c.env, c.args, st, stdout, stderr, c.want)
-		}
-	}
-	if _, err := os.Lstat(p); !os.IsNotExist(err) {
-		t.Error("a usage error touched the path")
+	for _, r := range rows {
+		t.Run(r.name, func(t *testing.T) {
+			var out bytes.Buffer
+			err := run(r.args, env(r.env...), &out)
+			if exitStatus(err) != statusUsage || err == nil || !strings.Contains(err.Error(), r.want) ||
+				strings.ContainsAny(err.Error(), "\n\x1b\u009b\u202e") || out.Len() != 0 {
+				t.Errorf("run(%q) = %v (status %d), stdout %q; want 22 and one line with %q", r.args, err, exitStatus(err), out.String(), r.want)
+			}
+		})
 	}
 	// A variable is not read by a command it does not apply to.
-	env := []string{"LOCKPIPE_MODE=bad", "LOCKPIPE_TIMEOUT=bad"}
-	for _, cmd := range []string{"exists", "delete"} {
-		if st, _, stderr := lockpipe(t, env, cmd, "-p", p); st == 22 {
-			t.Errorf("%s used a variable it does not take: %q", cmd, stderr)
+	for _, cmd := range []string{"exists", "delete", "create"} {
+		if _, err := parse([]string{cmd}, env("LOCKPIPE_TIMEOUT=bad")); err != nil {
+			t.Errorf("%s read LOCKPIPE_TIMEOUT: %v", cmd, err)
 		}
 	}
 }
 
-// TestNotPipeLeftAlone checks that every command refuses, with 17, anything at the path that is not a named pipe.
-func TestNotPipeLeftAlone(t *testing.T) {
-	for _, k := range notPipes(t) {
-		for _, cmd := range []string{"create", "exists", "read", "write", "delete"} {
-			t.Run(k.name+"/"+cmd, func(t *testing.T) {
-				p := k.make(t)
-				before := snapshot(t, p)
-				st, _, stderr := lockpipe(t, []string{"LOCKPIPE_TIMEOUT=" + bound.String()}, cmd, "-p", p)
-				if st != 17 || !strings.Contains(stderr, "[ERROR lockpipes] found "+k.what+" at "+strconv.Quote(p)+", not a named pipe") {
-					t.Errorf("status %d, stderr %q; want 17 naming %s", st, stderr, k.what)
-				}
-				if after := snapshot(t, p); after != before {
-					t.Errorf("changed:\n%s\nbecame:\n%s", before, after)
-				}
-			})
-		}
-	}
-}
-
-// kind is one kind of thing that is not a named pipe.
-type kind struct {
-	name, what string
-	make       func(t *testing.T) string
-}
-
-// notPipes lists every kind of non-pipe this machine can make, and symbolic links to each.
-func notPipes(t *testing.T) []kind {
-	file := func(content string) func(t *testing.T) string {
-		return func(t *testing.T) string {
-			p := filepath.Join(t.TempDir(), "x")
-			if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			return p
-		}
-	}
-	dir := func(full bool) func(t *testing.T) string {
-		return func(t *testing.T) string {
-			p := filepath.Join(t.TempDir(), "x")
-			os.Mkdir(p, 0o755)
-			if full {
-				os.WriteFile(filepath.Join(p, "keep"), []byte("keep"), 0o644)
-			}
-			return p
-		}
-	}
-	sock := func(t *testing.T) string {
-		p := filepath.Join(t.TempDir(), "x")
-		fd, err := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { syscall.Close(fd) })
-		if err := syscall.Bind(fd, &syscall.SockaddrUnix{Name: p}); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	dev := func(t *testing.T) string {
-		p := filepath.Join(t.TempDir(), "x")
-		// Same numbers as /dev/null, so that nothing happens even if it were opened.
-		if err := syscall.Mknod(p, syscall.S_IFCHR|0o666, 1<<8|3); err != nil {
-			t.Skipf("cannot make a character device (needs root): %v", err)
-		}
-		return p
-	}
-	kinds := []kind{
-		{"file", "a regular file", file("precious data\n")},
-		{"empty-file", "a regular file", file("")},
-		{"dir", "a directory", dir(false)},
-		{"full-dir", "a directory", dir(true)},
-		{"socket", "a socket", sock},
-		{"chardev", "a character device", dev},
-	}
-	for _, k := range kinds[:len(kinds):len(kinds)] {
-		k := k
-		kinds = append(kinds, kind{"link-to-" + k.name, "a symbolic link to " + k.what, func(t *testing.T) string {
-			target := k.make(t)
-			p := filepath.Join(t.TempDir(), "link")
-			if err := os.Symlink(target, p); err != nil {
-				t.Fatal(err)
-			}
-			return p
-		}})
-	}
-	return kinds
-}
-
-// snapshot describes what is at p, through symbolic links, closely enough to see any change.
-func snapshot(t *testing.T, p string) string {
-	var st, lst syscall.Stat_t
-	if err := syscall.Lstat(p, &lst); err != nil {
-		return "missing: " + err.Error()
-	}
-	s := fmt.Sprintf("lstat ino=%d mode=%o size=%d mtime=%d", lst.Ino, lst.Mode, lst.Size, lst.Mtim.Nano())
-	if err := syscall.Stat(p, &st); err == nil {
-		s += fmt.Sprintf("\nstat ino=%d mode=%o size=%d mtime=%d ctime=%d", st.Ino, st.Mode, st.Size, st.Mtim.Nano(), st.Ctim.Nano())
-		if st.Mode&syscall.S_IFMT == syscall.S_IFREG {
-			b, _ := os.ReadFile(p)
-			s += fmt.Sprintf(" content=%q", b)
-		}
-		if st.Mode&syscall.S_IFMT == syscall.S_IFDIR {
-			names, _ := filepath.Glob(filepath.Join(p, "*"))
-			s += fmt.Sprintf(" entries=%q", names)
-		}
-	}
-	return s
-}
-
-// TestLogFilter checks each level and env_logger directive.
-func TestLogFilter(t *testing.T) {
-	p := pipePath(t)
-	lockpipe(t, nil, "create", "-p", p)
-	info := line("INFO", "pipe exists at", p)
-	debug := line("DEBUG", "checking if pipe exists at", p)
-	trace := fmt.Sprintf("[TRACE lockpipes] command exists, path %q, mode 0600, timeout 0s\n", p)
-	bad := func(item string) string {
-		return "[WARN  lockpipes] ignoring " + strconv.Quote(item) + " in LOCKPIPE_LOG_FILTER: not off, error, warn, info, debug, trace or lockpipes=LEVEL\n"
-	}
-	cases := map[string]string{
-		"":                              info,
-		"off":                           "",
-		"error":                         "",
-		"warn":                          "",
-		"info":                          info,
-		"debug":                         debug + info,
-		"TRACE":                         trace + debug + info,
-		"Debug":                         debug + info,
-		"lockpipes=debug":               debug + info,
-		"lockpipes":                     trace + debug + info,
-		"warn,lockpipes=debug":          debug + info,
-		"lockpipes=debug,warn":          debug + info,
-		"other=trace,lockpipes=warn":    "",
-		"hyper::client=trace , debug ,": debug + info,
-		"debgu":                         bad("debgu") + info,
-		"bogus,debug":                   bad("bogus") + debug + info,
-		"lockpipes=loud":                bad("lockpipes=loud") + info,
-		"=debug,error":                  "",
-	}
-	for filter, want := range cases {
-		st, _, stderr := lockpipe(t, []string{"LOCKPIPE_LOG_FILTER=" + filter}, "exists", "-p", p)
-		if st != 0 || stderr != want {
-			t.Errorf("LOCKPIPE_LOG_FILTER=%q: status %d, stderr:\n%s\nwant:\n%s", filter, st, stderr, want)
-		}
-	}
-}
-
-// TestLogStyle checks colour on and off, including on a real terminal.
-func TestLogStyle(t *testing.T) {
-	p := pipePath(t)
-	lockpipe(t, nil, "create", "-p", p)
-	plain := line("INFO", "pipe exists at", p)
-	colour := "[\x1b[32mINFO \x1b[0m lockpipes] pipe exists at " + strconv.Quote(p) + "\n"
-	for style, want := range map[string]string{
-		"":       plain,
-		"auto":   plain,
-		"never":  plain,
-		"always": colour,
-		"ALWAYS": colour,
-		"loud":   "[WARN  lockpipes] ignoring LOCKPIPE_LOG_STYLE \"loud\": not auto, always or never\n" + plain,
-	} {
-		if _, _, stderr := lockpipe(t, []string{"LOCKPIPE_LOG_STYLE=" + style}, "exists", "-p", p); stderr != want {
-			t.Errorf("LOCKPIPE_LOG_STYLE=%q: stderr %q, want %q", style, stderr, want)
-		}
-	}
-	_, _, stderr := lockpipe(t, []string{"LOCKPIPE_LOG_STYLE=always", "LOCKPIPE_LOG_FILTER=trace"}, "create", "-p", p)
-	for _, code := range []string{"\x1b[36mTRACE", "\x1b[34mDEBUG", "\x1b[33mWARN "} {
-		if !strings.Contains(stderr, code) {
-			t.Errorf("no %q in %q", code, stderr)
-		}
-	}
-	// auto: colour on a terminal, unless TERM=dumb or NO_COLOR is set.
-	for env, want := range map[string]string{"TERM=xterm": colour, "TERM=dumb": plain, "NO_COLOR=1": plain, "NO_COLOR=": colour} {
-		if got := onTerminal(t, []string{env}, "exists", "-p", p); got != want {
-			t.Errorf("on a terminal with %s: %q, want %q", env, got, want)
-		}
-	}
-}
-
-// onTerminal runs lockpipe with standard error on a pseudo-terminal and returns what it wrote there.
-func onTerminal(t *testing.T, env []string, args ...string) string {
-	ptmx, err := os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0)
-	if err != nil {
-		t.Skipf("no pseudo-terminals: %v", err)
-	}
-	defer ptmx.Close()
-	var n, unlock uint32
-	if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, ptmx.Fd(), syscall.TIOCSPTLCK, uintptr(unsafe.Pointer(&unlock))); e != 0 {
-		t.Skipf("unlockpt: %v", e)
-	}
-	if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, ptmx.Fd(), syscall.TIOCGPTN, uintptr(unsafe.Pointer(&n))); e != 0 {
-		t.Skipf("ptsname: %v", e)
-	}
-	pts, err := os.OpenFile("/dev/pts/"+strconv.Itoa(int(n)), os.O_RDWR|syscall.O_NOCTTY, 0)
-	if err != nil {
-		t.Skipf("open pts: %v", err)
-	}
-	c := newChild(append([]string{"TERM=xterm"}, env...), append([]string{bin}, args...)...)
-	c.cmd.Stderr = pts
-	c.start(t)
-	c.status(t)
-	pts.Close()
-	var out []byte
-	buf := make([]byte, 4096)
-	for {
-		k, err := ptmx.Read(buf)
-		out = append(out, buf[:k]...)
-		if err != nil || bytes.HasSuffix(out, []byte("\n")) {
-			break
-		}
-	}
-	// The terminal turns "\n" into "\r\n".
-	return strings.ReplaceAll(string(out), "\r\n", "\n")
-}
-
-// TestHelpAndVersion checks the help text from the command table and the version on standard output.
-func TestHelpAndVersion(t *testing.T) {
-	for _, args := range [][]string{{"help"}, {"-h"}, {"--help"}, {"-help"}} {
-		st, stdout, stderr := lockpipe(t, nil, args...)
-		if st != 0 || stderr != "" || !strings.Contains(stdout, "usage: lockpipe [OPTIONS] COMMAND [OPTIONS]") {
-			t.Errorf("%v: status %d, stderr %q, stdout %q", args, st, stderr, stdout)
-		}
-		for _, c := range commands {
-			if !strings.Contains(stdout, "  "+c.name) {
-				t.Errorf("%v: command %s missing from the help", args, c.name)
-			}
-		}
-	}
-	for _, args := range [][]string{{"help", "read"}, {"help", "r"}, {"read", "--help"}, {"-h", "r"}, {"r", "-h", "-p", "x"}} {
-		st, stdout, _ := lockpipe(t, nil, args...)
-		if st != 0 || !strings.HasPrefix(stdout, "usage: lockpipe read [-p PATH] [-m OCTAL] [-t DURATION]\n") || !strings.Contains(stdout, "LOCKPIPE_TIMEOUT") {
-			t.Errorf("%v: status %d, stdout %q", args, st, stdout)
-		}
-	}
-	for _, args := range [][]string{{"version"}, {"-V"}, {"--version"}, {"exists", "-V"}} {
-		st, stdout, stderr := lockpipe(t, nil, args...)
-		if st != 0 || stderr != "" || !strings.HasPrefix(stdout, "lockpipe ") || strings.Count(stdout, "\n") != 1 {
-			t.Errorf("%v: status %d, stdout %q, stderr %q", args, st, stdout, stderr)
-		}
-	}
-	stamped := filepath.Join(t.TempDir(), "lockpipe")
-	build := exec.Command("go", "build", "-ldflags=-X main.version=v9.8.7", "-o", stamped, ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("%v\n%s", err, out)
-	}
-	if out, err := exec.Command(stamped, "--version").Output(); err != nil || string(out) != "lockpipe v9.8.7\n" {
-		t.Errorf("-X main.version: %q, %v", out, err)
-	}
-}
-
-// TestStdinIgnored checks that a closed or absent standard input changes nothing.
-func TestStdinIgnored(t *testing.T) {
-	p := pipePath(t)
-	for _, redirect := range []string{"<&-", "</dev/null"} {
-		r := newChild(nil, "/bin/sh", "-c", "exec \"$0\" read -p \"$1\" "+redirect, bin, p).start(t)
-		blocked(t, r.cmd.Process.Pid)
-		if st, _, _ := lockpipe(t, nil, "write", "-p", p); st != 0 || r.status(t) != 0 {
-			t.Errorf("%s: write %d, read %d, stderr %q", redirect, st, r.status(t), r.stderr.String())
-		}
-	}
-}
-
-// TestSignals checks that SIGTERM, SIGINT and SIGHUP end a waiting reader or writer with 128+N, leaving the pipe.
-func TestSignals(t *testing.T) {
-	for _, cmd := range []string{"read", "write"} {
-		for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP} {
-			t.Run(fmt.Sprintf("%s/%d", cmd, sig), func(t *testing.T) {
-				p := pipePath(t)
-				c := spawn(t, nil, cmd, "-p", p)
-				blocked(t, c.pid())
-				c.cmd.Process.Signal(sig)
-				want := 128 + int(sig)
-				if st := c.status(t); st != want {
-					t.Errorf("status %d, want %d", st, want)
-				}
-				doing := map[string]string{"read": "reading from", "write": "writing to"}[cmd]
-				msg := fmt.Sprintf("[INFO  lockpipes] received %s while %s pipe at %q; exiting with status %d\n", signalName(sig), doing, p, want)
-				if !strings.HasSuffix(c.stderr.String(), msg) {
-					t.Errorf("stderr %q, want it to end with %q", c.stderr.String(), msg)
-				}
-				if !isPipe(p) {
-					t.Error("the pipe is gone")
-				}
-			})
-		}
-	}
-}
-
-// needRoot skips t unless it runs as root with the named commands at hand.
-func needRoot(t testing.TB, tools ...string) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root")
-	}
-	for _, tool := range tools {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("needs %s: %v", tool, err)
-		}
-	}
-}
-
-// asPID1 starts lockpipe as PID 1 of a new PID namespace and returns unshare and lockpipe's host PID.
-func asPID1(t testing.TB, args ...string) (*child, int) {
-	t.Helper()
-	needRoot(t, "unshare")
-	u := newChild(nil, append([]string{"unshare", "--pid", "--fork", "--kill-child", "--mount-proc", bin}, args...)...).start(t)
-	var pid int
-	waitFor(t, "lockpipe started under unshare", func() bool {
-		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", u.pid(), u.pid()))
-		pid, _ = strconv.Atoi(strings.TrimSpace(string(b)))
-		exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
-		return pid > 0 && exe == bin
-	})
-	return u, pid
-}
-
-// TestSignalsAsPID1 checks the signal statuses with lockpipe as PID 1 of a PID namespace.
-func TestSignalsAsPID1(t *testing.T) {
-	for _, cmd := range []string{"read", "write"} {
-		for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP} {
-			t.Run(fmt.Sprintf("%s/%d", cmd, sig), func(t *testing.T) {
-				p := pipePath(t)
-				u, pid := asPID1(t, cmd, "-p", p)
-				blocked(t, pid)
-				if b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid)); !strings.Contains(string(b), "\nNSpid:\t"+strconv.Itoa(pid)+"\t1\n") {
-					t.Fatalf("lockpipe is not PID 1 of its namespace:\n%s", b)
-				}
-				syscall.Kill(pid, sig)
-				if st := u.status(t); st != 128+int(sig) {
-					t.Errorf("status %d, want %d; stderr %q", st, 128+int(sig), u.stderr.String())
-				}
-				if !strings.Contains(u.stderr.String(), "received "+signalName(sig)) || !isPipe(p) {
-					t.Errorf("stderr %q, pipe there %v", u.stderr.String(), isPipe(p))
-				}
-			})
-		}
-	}
-}
-
-// TestReapsOrphansAsPID1 leaves orphans in lockpipe's namespace and checks none stays a zombie.
-func TestReapsOrphansAsPID1(t *testing.T) {
-	needRoot(t, "nsenter")
-	p := pipePath(t)
-	u, pid := asPID1(t, "read", "-p", p)
-	blocked(t, pid)
-	children := func() []string {
-		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
-		return strings.Fields(string(b))
-	}
-	for round := 0; round < 3; round++ {
-		// sh leaves three sleeps behind and exits; they become lockpipe's children.
-		c := newChild(nil, "nsenter", "--target", strconv.Itoa(pid), "--pid", "--", "/bin/sh", "-c", "sleep 0.2 & sleep 0.3 & sleep 0.1 & exit 0").start(t)
-		if st := c.status(t); st != 0 {
-			t.Fatalf("nsenter: %d %s", st, c.stderr.String())
-		}
-		waitFor(t, "every orphan reaped", func() bool { return len(children()) == 0 })
-	}
-	zombies := 0
-	dirs, _ := filepath.Glob("/proc/[0-9]*/stat")
-	for _, f := range dirs {
-		b, _ := os.ReadFile(f)
-		if fields := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:])); len(fields) > 1 && fields[0] == "Z" && fields[1] == strconv.Itoa(pid) {
-			zombies++
-		}
-	}
-	if zombies != 0 {
-		t.Errorf("%d zombies whose parent is lockpipe", zombies)
-	}
-	lockpipe(t, nil, "write", "-p", p)
-	if st := u.status(t); st != 0 {
-		t.Errorf("read as PID 1: status %d", st)
-	}
-}
-
-// TestTimeout checks --timeout in every form, that 0 and infinity wait, and that a rendezvous in time is success.
-func TestTimeout(t *testing.T) {
-	p := pipePath(t)
-	expired := []struct {
-		env  []string
-		args []string
-		says string
-	}{
-		{nil, []string{"read", "-t", "200ms"}, "timed out after 200ms while reading from pipe at"},
-		{nil, []string{"write", "--timeout=0.2"}, "timed out after 200ms while writing to pipe at"},
-		{[]string{"LOCKPIPE_TIMEOUT=1"}, []string{"r"}, "timed out after 1s while reading from pipe at"},
-		{[]string{"LOCKPIPE_TIMEOUT=1h"}, []string{"w", "-t", "0.05"}, "timed out after 50ms while writing to pipe at"},
-	}
-	for _, c := range expired {
-		st, _, stderr := lockpipe(t, c.env, append(c.args, "-p", p)...)
-		if st != 110 || !strings.HasSuffix(stderr, fmt.Sprintf("[WARN  lockpipes] %s %q\n", c.says, p)) {
-			t.Errorf("%v %v: status %d, stderr %q", c.env, c.args, st, stderr)
-		}
-		if !isPipe(p) {
-			t.Fatal("a timeout removed the pipe")
-		}
-	}
-	for _, forever := range []string{"0", "infinity", "0s"} {
-		r := spawn(t, []string{"LOCKPIPE_TIMEOUT=" + forever}, "read", "-p", p)
-		blocked(t, r.pid())
-		time.Sleep(100 * time.Millisecond) // longer than any timeout above: 0 must not mean "at once"
-		if !r.running() {
-			t.Fatalf("timeout %s: reader ended with %d", forever, r.status(t))
-		}
-		lockpipe(t, nil, "write", "-p", p)
-		if st := r.status(t); st != 0 {
-			t.Errorf("timeout %s: status %d", forever, st)
-		}
-	}
-	w := spawn(t, nil, "write", "-t", "1h", "-p", p)
-	blocked(t, w.pid())
-	if st, _, _ := lockpipe(t, nil, "read", "--timeout", "90s", "-p", p); st != 0 || w.status(t) != 0 {
-		t.Errorf("a rendezvous within the timeout: read %d, write %d", st, w.status(t))
-	}
-}
-
-// TestBadPaths runs every command against paths that cannot work and checks
-// the status, the ERROR line naming path and cause, and that nothing appeared.
-func TestBadPaths(t *testing.T) {
-	type want struct {
-		status int
-		says   string // in the last line of stderr
-	}
-	cmds := []string{"create", "exists", "read", "write", "delete"}
-	cases := []struct {
-		name  string
-		setup func(t *testing.T) string
-		want  map[string]want // by command; "*" for the rest
-	}{
-		{"missing parent", func(t *testing.T) string { return filepath.Join(t.TempDir(), "no", "pipe") },
-			map[string]want{"*": {2, "cannot create pipe at %q: no such file or directory (a directory on the path is missing)"},
-				"exists": {1, "[INFO  lockpipes] pipe does not exist at %q"}, "delete": {0, "[WARN  lockpipes] pipe does not exist at %q"}}},
-		{"through a file", func(t *testing.T) string {
-			f := filepath.Join(t.TempDir(), "file")
-			os.WriteFile(f, []byte("data"), 0o644)
-			return filepath.Join(f, "pipe")
-		}, map[string]want{"*": {20, "cannot check %q: not a directory"}, "create": {20, "cannot create pipe at %q: not a directory"}}},
-		{"symlink loop", func(t *testing.T) string {
-			d := t.TempDir()
-			os.Symlink(filepath.Join(d, "b"), filepath.Join(d, "a"))
-			os.Symlink(filepath.Join(d, "a"), filepath.Join(d, "b"))
-			return filepath.Join(d, "a")
-		}, map[string]want{"*": {40, "cannot check %q: too many levels of symbolic links"}}},
-		{"name too long", func(t *testing.T) string { return filepath.Join(t.TempDir(), strings.Repeat("n", 300)) },
-			map[string]want{"*": {36, "cannot check %q: file name too long"}, "create": {36, "cannot create pipe at %q: file name too long"}}},
-		{"dangling symlink", func(t *testing.T) string {
-			d := t.TempDir()
-			os.Symlink(filepath.Join(d, "nowhere"), filepath.Join(d, "link"))
-			return filepath.Join(d, "link")
-		}, map[string]want{"*": {17, "found a dangling symbolic link at %q, not a named pipe; leaving it untouched"},
-			"exists": {1, "[INFO  lockpipes] pipe does not exist at %q"}, "delete": {0, "[WARN  lockpipes] pipe does not exist at %q"}}},
-	}
-	for _, c := range cases {
-		for _, cmd := range cmds {
-			t.Run(c.name+"/"+cmd, func(t *testing.T) {
-				p := c.setup(t)
-				w, ok := c.want[cmd]
-				if !ok {
-					w = c.want["*"]
-				}
-				checkBad(t, nil, p, w.status, w.says, bin, cmd, "-p", p)
-			})
-		}
-	}
-}
-
-// checkBad runs argv and checks its status, that stderr ends with says (path filled in), and that p did not change.
-func checkBad(t *testing.T, cred *syscall.Credential, p string, status int, says string, argv ...string) {
-	t.Helper()
-	before := snapshot(t, p)
-	c := newChild([]string{"LOCKPIPE_TIMEOUT=" + bound.String()}, argv...)
-	if cred != nil {
-		c.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
-	}
-	st := c.start(t).status(t)
-	stderr := c.stderr.String()
-	lines := strings.Split(strings.TrimSuffix(stderr, "\n"), "\n")
-	last := lines[len(lines)-1]
-	if want := fmt.Sprintf(says, p); st != status || !strings.HasSuffix(last, want) {
-		t.Errorf("status %d, stderr %q; want %d and a last line ending %q", st, stderr, status, want)
-	}
-	if status != 0 && !strings.HasPrefix(says, "[") && !strings.HasPrefix(last, "[ERROR lockpipes] ") {
-		t.Errorf("no ERROR line: %q", stderr)
-	}
-	if after := snapshot(t, p); after != before {
-		t.Errorf("%s changed:\n%s\nbecame:\n%s", p, before, after)
-	}
-}
-
-// TestPermissionDenied runs lockpipe as uid 65534 against root's directories and pipes.
-func TestPermissionDenied(t *testing.T) {
-	needRoot(t)
-	nobody := &syscall.Credential{Uid: 65534, Gid: 65534}
-	open := func(t *testing.T) string { // a root-owned directory anyone may enter but not write
-		d := t.TempDir()
-		for _, x := range []string{filepath.Dir(d), d} {
-			os.Chmod(x, 0o755)
-		}
-		return d
-	}
-	for _, cmd := range []string{"create", "read", "write"} {
-		t.Run("create in "+cmd, func(t *testing.T) {
-			p := filepath.Join(open(t), "pipe")
-			checkBad(t, nobody, p, 13, "cannot create pipe at %q: permission denied", bin, cmd, "-p", p)
-		})
-	}
-	for _, cmd := range []string{"create", "exists", "read", "write", "delete"} {
-		t.Run("locked directory "+cmd, func(t *testing.T) {
-			locked := filepath.Join(open(t), "locked")
-			os.Mkdir(locked, 0o700)
-			p := filepath.Join(locked, "pipe")
-			syscall.Mkfifo(p, 0o600)
-			want := "cannot check %q: permission denied"
-			if cmd == "create" {
-				want = "cannot create pipe at %q: permission denied"
-			}
-			checkBad(t, nobody, p, 13, want, bin, cmd, "-p", p)
-		})
-	}
-	for _, cmd := range []string{"read", "write", "delete"} {
-		t.Run("root's pipe "+cmd, func(t *testing.T) {
-			p := filepath.Join(open(t), "pipe")
-			syscall.Mkfifo(p, 0o600)
-			want := "cannot open pipe at %q: permission denied"
-			if cmd == "delete" {
-				want = "cannot open pipe to release its waiters at %q: permission denied"
-			}
-			checkBad(t, nobody, p, 13, want, bin, cmd, "-p", p)
-			if !isPipe(p) {
-				t.Error("the pipe is gone")
-			}
-		})
-	}
-}
-
-// TestReadOnlyFilesystem runs lockpipe in a directory bind-mounted read-only in a private mount namespace.
-func TestReadOnlyFilesystem(t *testing.T) {
-	needRoot(t, "unshare", "mount")
-	cases := []struct {
-		cmd, existing string
-		status        int
-		says          string
-	}{
-		{"create", "", 30, "cannot create pipe at %q: read-only file system"},
-		{"read", "", 30, "cannot create pipe at %q: read-only file system"},
-		{"write", "", 30, "cannot create pipe at %q: read-only file system"},
-		{"exists", "", 1, "[INFO  lockpipes] pipe does not exist at %q"},
-		{"delete", "", 0, "[WARN  lockpipes] pipe does not exist at %q"},
-		{"delete", "pipe", 30, "cannot delete pipe at %q: read-only file system"},
-		{"exists", "pipe", 0, "[INFO  lockpipes] pipe exists at %q"},
-	}
-	for _, c := range cases {
-		t.Run(c.cmd+"/"+c.existing, func(t *testing.T) {
-			d := t.TempDir()
-			p := filepath.Join(d, "pipe")
-			if c.existing != "" {
-				syscall.Mkfifo(p, 0o600)
-			}
-			checkBad(t, nil, p, c.status, c.says, "unshare", "--mount", "/bin/sh", "-c",
-				"mount --bind -o ro \"$1\" \"$1\" && exec \"$2\" \"$3\" -p \"$4\"", "sh", d, bin, c.cmd, p)
-		})
-	}
-}
-
-// startAll starts n copies of lockpipe with args at once and returns them.
-func startAll(t *testing.T, n int, args ...string) []*child {
-	cs := make([]*child, n)
-	for i := range cs {
-		cs[i] = newChild(nil, append([]string{bin}, args...)...)
-	}
-	for _, c := range cs {
-		c.start(t)
-	}
-	return cs
-}
-
-// leftBehind lists the lockpipe processes still in the process table.
-func leftBehind() []string {
-	var pids []string
-	exes, _ := filepath.Glob("/proc/[0-9]*/exe")
-	for _, e := range exes {
-		if target, _ := os.Readlink(e); target == bin {
-			pids = append(pids, filepath.Base(filepath.Dir(e)))
-		}
-	}
-	return pids
-}
-
-// TestConcurrentCreate runs 50 creates on one fresh path at once: all succeed and one pipe is left.
-func TestConcurrentCreate(t *testing.T) {
-	dir := t.TempDir()
-	p := filepath.Join(dir, "pipe")
-	for i, c := range startAll(t, 50, "create", "-m", "0640", "-p", p) {
-		if st := c.status(t); st != 0 {
-			t.Errorf("create %d: status %d, %q", i, st, c.stderr.String())
-		}
-	}
-	entries, _ := os.ReadDir(dir)
-	if len(entries) != 1 || !isPipe(p) {
-		t.Errorf("%d entries, pipe there %v", len(entries), isPipe(p))
-	}
-}
-
-// TestManyRacingWaiters starts 50 readers (then 50 writers) at once on a path
-// that does not exist yet, releases them with one partner, and checks nothing is left.
-func TestManyRacingWaiters(t *testing.T) {
-	for round := 0; round < 3; round++ {
-		for _, side := range [][2]string{{"read", "write"}, {"write", "read"}} {
-			p := pipePath(t)
-			waiters := startAll(t, 50, side[0], "-p", p)
-			for _, c := range waiters {
-				blocked(t, c.pid())
-			}
-			if st, _, stderr := lockpipe(t, nil, side[1], "-p", p); st != 0 {
-				t.Fatalf("%s: %d %q", side[1], st, stderr)
-			}
-			for i, c := range waiters {
-				if st := c.status(t); st != 0 {
-					t.Errorf("round %d %s %d: status %d %q", round, side[0], i, st, c.stderr.String())
-				}
-			}
-			if left := leftBehind(); len(left) != 0 {
-				t.Fatalf("lockpipe processes left behind: %v", left)
-			}
-		}
-	}
-}
-
-// TestDeleteRace deletes the pipe while more waiters arrive: those waiting are
-// released, and latecomers wait on a fresh pipe that one partner releases.
-func TestDeleteRace(t *testing.T) {
-	for _, side := range [][2]string{{"read", "write"}, {"write", "read"}} {
-		t.Run(side[0], func(t *testing.T) {
-			p := pipePath(t)
-			early := startAll(t, 20, side[0], "-p", p)
-			for _, c := range early {
-				blocked(t, c.pid())
-			}
-			late := startAll(t, 20, side[0], "-p", p)
-			if st, _, stderr := lockpipe(t, nil, "delete", "-p", p); st != 0 {
-				t.Fatalf("delete: %d %q", st, stderr)
-			}
-			for i, c := range early {
-				if st := c.status(t); st != 0 {
-					t.Errorf("early %d: %d", i, st)
-				}
-			}
-			// Each latecomer is either done (released by the delete) or waiting on the path.
-			var stay []*child
-			for _, c := range late {
-				waitFor(t, "latecomer done or waiting", func() bool {
-					waits, _ := waiting(c.pid())
-					return waits || !c.running()
-				})
-				if c.running() {
-					stay = append(stay, c)
-				}
-			}
-			if len(stay) > 0 {
-				if st, _, stderr := lockpipe(t, nil, side[1], "-p", p); st != 0 {
-					t.Fatalf("%s: %d %q", side[1], st, stderr)
-				}
-			}
-			for i, c := range late {
-				if st := c.status(t); st != 0 {
-					t.Errorf("late %d: %d %q", i, st, c.stderr.String())
-				}
-			}
-			t.Logf("%d latecomers waited on the fresh pipe", len(stay))
-		})
-	}
-}
-
-// TestTimeoutAtDeadline brings a writer at a reader's deadline, many times.
-// Whatever the reader reports must be true: 0 only if the writer was released,
-// 110 only if no writer was, so that the writer is still waiting; never a hang.
-func TestTimeoutAtDeadline(t *testing.T) {
-	for _, side := range [][2]string{{"read", "write"}, {"write", "read"}} {
-		outcomes := map[int]int{}
-		for i := 0; i < 40; i++ {
-			p := pipePath(t)
-			lockpipe(t, nil, "create", "-p", p)
-			r := spawn(t, nil, side[0], "-t", "50ms", "-p", p)
-			blocked(t, r.pid())
-			// Not synchronisation: the partner's start is swept across the deadline on purpose.
-			time.Sleep(time.Duration(30+i) * time.Millisecond)
-			w := spawn(t, nil, side[1], "-p", p)
-			st := r.status(t)
-			outcomes[st]++
-			switch st {
-			case 0:
-				if wst := w.status(t); wst != 0 {
-					t.Errorf("%s round %d: succeeded but the partner ended %d", side[0], i, wst)
-				}
-			case 110:
-				blocked(t, w.pid()) // fails if the partner was released and exited
-				if st, _, _ := lockpipe(t, nil, side[0], "-p", p); st != 0 || w.status(t) != 0 {
-					t.Errorf("%s round %d: releasing the waiting partner failed", side[0], i)
-				}
-			default:
-				t.Errorf("%s round %d: ended %d: %q", side[0], i, st, r.stderr.String())
-			}
-		}
-		t.Logf("%s --timeout outcomes by status: %v", side[0], outcomes)
-	}
-}
-
-// TestRunsAloneInChroot copies the static binary alone into an empty root and uses every command there.
-func TestRunsAloneInChroot(t *testing.T) {
-	needRoot(t, "chroot")
-	root := t.TempDir()
-	data, err := os.ReadFile(bin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.WriteFile(filepath.Join(root, "lockpipe"), data, 0o755)
-	os.Mkdir(filepath.Join(root, "run"), 0o755)
-	in := func(args ...string) *child {
-		return newChild(nil, append([]string{"chroot", root, "/lockpipe"}, args...)...).start(t)
-	}
-	expect := func(c *child, status int, stdout string) {
-		t.Helper()
-		if st := c.status(t); st != status || (stdout != "" && c.stdout.String() != stdout) {
-			t.Errorf("%v: status %d, stdout %q, stderr %q", c.cmd.Args, st, c.stdout.String(), c.stderr.String())
-		}
-	}
-	expect(in("create"), 0, "")
-	expect(in("exists"), 0, "")
-	if !isPipe(filepath.Join(root, "run", "forever")) {
-		t.Fatal("no pipe at /run/forever inside the root")
-	}
-	r := in("read")
-	blocked(t, r.pid())
-	expect(in("write"), 0, "")
-	expect(r, 0, "")
-	expect(in("delete"), 0, "")
-	expect(in("exists"), 1, "")
-	v := in("--version")
-	expect(v, 0, "")
-	if !strings.HasPrefix(v.stdout.String(), "lockpipe ") {
-		t.Errorf("--version printed %q", v.stdout.String())
-	}
-	entries, _ := os.ReadDir(root)
-	if len(entries) != 2 {
-		t.Errorf("the root holds %d entries, want lockpipe and run", len(entries))
-	}
-}
-
-// TestStaticBinary checks the release build has no program interpreter, so it needs no libc.
-func TestStaticBinary(t *testing.T) {
-	f, err := elf.Open(bin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	for _, p := range f.Progs {
-		if p.Type == elf.PT_INTERP {
-			t.Fatal("the binary has a PT_INTERP header: it is dynamically linked")
-		}
-	}
-	if libs, _ := f.ImportedLibraries(); len(libs) != 0 {
-		t.Errorf("imports %v", libs)
-	}
-}
-
-// Benchmarks. They run the real binaries as processes and report medians
-// with b.ReportMetric; rivals run interleaved with lockpipe in the same loop
-// so that their ratios hold on any machine. Run them with
-//
-//	go test -run '^$' -bench . -benchtime 200x
-
-// floorOnce builds testdata/floor.go.txt, the Go floor, once per run.
-var floorOnce struct {
-	sync.Once
-	path string
-	err  error
-}
-
-// floorBinary returns the built Go floor program.
-func floorBinary(b *testing.B) string {
-	floorOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "lockpipe-floor-")
-		if err != nil {
-			floorOnce.err = err
-			return
-		}
-		src, err := os.ReadFile("testdata/floor.go.txt")
-		if err == nil {
-			err = os.WriteFile(filepath.Join(dir, "main.go"), src, 0o644)
-		}
-		if err == nil {
-			err = os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module floor\n\ngo 1.22\n"), 0o644)
-		}
-		if err != nil {
-			floorOnce.err = err
-			return
-		}
-		floorOnce.path = filepath.Join(dir, "floor")
-		build := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", floorOnce.path, ".")
-		build.Dir = dir
-		build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=")
-		if out, err := build.CombinedOutput(); err != nil {
-			floorOnce.err = fmt.Errorf("%v\n%s", err, out)
-		}
-	})
-	if floorOnce.err != nil {
-		b.Fatal(floorOnce.err)
-	}
-	return floorOnce.path
-}
-
-// rival is one way to wait on a named pipe: the argv for each role.
-type rival struct {
-	name                  string
-	reader, writer, check func(p string) []string
-}
-
-// rivals returns lockpipe, the shell idiom and the Go floor.
-func rivals(b *testing.B) []rival {
-	floor := floorBinary(b)
-	return []rival{
-		{"lockpipe",
-			func(p string) []string { return []string{bin, "read", "-p", p} },
-			func(p string) []string { return []string{bin, "write", "-p", p} },
-			func(p string) []string { return []string{bin, "exists", "-p", p} }},
-		{"shell",
-			func(p string) []string { return []string{"cat", p} }, // standard output is /dev/null
-			func(p string) []string { return []string{"/bin/sh", "-c", `: > "$0"`, p} },
-			func(p string) []string { return []string{"/usr/bin/test", "-p", p} }},
-		{"floor",
-			func(p string) []string { return []string{floor, "read", p} },
-			func(p string) []string { return []string{floor, "write", p} },
-			func(p string) []string { return []string{floor, "exists", p} }},
-	}
-}
-
-// median returns the middle of xs.
-func median(xs []float64) float64 {
-	sort.Float64s(xs)
-	return xs[len(xs)/2]
-}
-
-// micros returns d in microseconds.
-func micros(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
-
-// run runs argv to the end, failing the benchmark unless it exits 0.
-func run(b *testing.B, argv []string) {
-	if out, err := exec.Command(argv[0], argv[1:]...).CombinedOutput(); err != nil {
-		b.Fatalf("%v: %v %s", argv, err, out)
-	}
-}
-
-// interleave measures every rival in turn, b.N rounds, on one pipe, and
-// reports each one's median and its ratio to the Go floor.
-func interleave(b *testing.B, unit string, measure func(r rival, p string) float64) {
-	rs := rivals(b)
-	p := filepath.Join(b.TempDir(), "pipe")
-	syscall.Mkfifo(p, 0o600)
-	xs := map[string][]float64{}
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		for _, r := range rs {
-			xs[r.name] = append(xs[r.name], measure(r, p))
-		}
-	}
-	floor := median(xs["floor"])
-	for _, r := range rs {
-		m := median(xs[r.name])
-		b.ReportMetric(m, r.name+"-"+unit)
-		if r.name != "floor" {
-			b.ReportMetric(m/floor, r.name+"/floor")
-		}
-	}
-}
-
-// BenchmarkWake measures from starting a writer to the waiting reader having exited.
-func BenchmarkWake(b *testing.B) {
-	interleave(b, "µs", func(r rival, p string) float64 {
-		reader := newChild(nil, r.reader(p)...).start(b)
-		blocked(b, reader.pid())
-		t0 := time.Now()
-		run(b, r.writer(p))
-		if st := reader.status(b); st != 0 {
-			b.Fatalf("%s reader: %d", r.name, st)
-		}
-		return micros(time.Since(t0))
-	})
-}
-
-// BenchmarkStartup measures one existence check of an existing pipe, start to exit.
-func BenchmarkStartup(b *testing.B) {
-	interleave(b, "µs", func(r rival, p string) float64 {
-		t0 := time.Now()
-		run(b, r.check(p))
-		return micros(time.Since(t0))
-	})
-}
-
-// BenchmarkMemory measures the resident memory (VmRSS) of a waiting reader.
-func BenchmarkMemory(b *testing.B) {
-	interleave(b, "kB", func(r rival, p string) float64 {
-		reader := newChild(nil, r.reader(p)...).start(b)
-		blocked(b, reader.pid())
-		status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", reader.pid()))
-		if err != nil {
-			b.Fatal(err)
-		}
-		var kb float64
-		for _, l := range strings.Split(string(status), "\n") {
-			if strings.HasPrefix(l, "VmRSS:") {
-				kb, _ = strconv.ParseFloat(strings.Fields(l)[1], 64)
-			}
-		}
-		run(b, r.writer(p))
-		reader.status(b)
-		return kb
-	})
-}
-
-// BenchmarkBroadcast measures one write releasing n waiting readers, all
-// exited, for lockpipe and for the Go floor: process teardown dominates.
-func BenchmarkBroadcast(b *testing.B) {
-	for _, r := range rivals(b) {
-		if r.name == "shell" {
+// TestSuggest checks when a close name is suggested, derived from the command table.
+func TestSuggest(t *testing.T) {
+	for _, c := range commands {
+		if len(c.name) < 4 {
 			continue
 		}
-		for _, n := range []int{10, 100, 1000} {
-			b.Run(fmt.Sprintf("%s/%d", r.name, n), func(b *testing.B) {
-				p := filepath.Join(b.TempDir(), "pipe")
-				syscall.Mkfifo(p, 0o600)
-				var xs []float64
-				for i := 0; i < b.N; i++ {
-					b.StopTimer()
-					readers := make([]*child, n)
-					for j := range readers {
-						readers[j] = newChild(nil, r.reader(p)...).start(b)
-					}
-					for _, c := range readers {
-						blocked(b, c.pid())
-					}
-					b.StartTimer()
-					t0 := time.Now()
-					run(b, r.writer(p))
-					for _, c := range readers {
-						if st := c.status(b); st != 0 {
-							b.Fatalf("reader: %d", st)
-						}
-					}
-					xs = append(xs, micros(time.Since(t0)))
-				}
-				m := median(xs)
-				b.ReportMetric(m/1000, "ms-all")
-				b.ReportMetric(m/float64(n), "µs/reader")
-			})
+		typo := c.name[1:2] + c.name[:1] + c.name[2:] // the first two letters swapped
+		if got := suggest(typo, commandNames(), ""); got != "; did you mean "+c.name+"?" {
+			t.Errorf("suggest(%q) = %q", typo, got)
+		}
+	}
+	for typed, want := range map[string]string{"x": "", "frobnicate": "", "pth": "--path", "mdoe": "--mode", "nowiat": "--nowait", "if-exist": "--if-exists"} {
+		got := suggest(typed, optionNames(), "--")
+		if want == "" && got != "; run 'lockpipe help'" || want != "" && got != "; did you mean "+want+"?" {
+			t.Errorf("suggest(%q) = %q, want %q", typed, got, want)
 		}
 	}
 }
 
-// BenchmarkSignalExit measures from SIGTERM to a waiting lockpipe read having
-// exited, as a normal process and as PID 1, and shows that sleep as PID 1 ignores SIGTERM.
-func BenchmarkSignalExit(b *testing.B) {
-	// timeToExit starts a waiting reader with start, then times SIGTERM to its exit.
-	timeToExit := func(b *testing.B, start func(p string) (*child, int)) {
-		p := filepath.Join(b.TempDir(), "pipe")
-		var xs []float64
-		for i := 0; i < b.N; i++ {
-			c, pid := start(p)
-			blocked(b, pid)
-			t0 := time.Now()
-			syscall.Kill(pid, syscall.SIGTERM)
-			if st := c.status(b); st != 143 {
-				b.Fatalf("status %d", st)
-			}
-			xs = append(xs, micros(time.Since(t0)))
-		}
-		b.ReportMetric(median(xs), "µs-to-exit")
+// TestHelp checks the help text against testdata/help.golden, and that it names every command and option.
+func TestHelp(t *testing.T) {
+	var all strings.Builder
+	topics := []string{""}
+	for _, c := range commands {
+		topics = append(topics, c.name)
 	}
-	b.Run("process", func(b *testing.B) {
-		timeToExit(b, func(p string) (*child, int) {
-			c := spawn(b, nil, "read", "-p", p)
-			return c, c.pid()
-		})
-	})
-	b.Run("pid1", func(b *testing.B) {
-		timeToExit(b, func(p string) (*child, int) { return asPID1(b, "read", "-p", p) })
-	})
-	b.Run("sleep-pid1", func(b *testing.B) {
-		needRoot(b, "unshare")
-		alive := 0
-		for i := 0; i < b.N; i++ {
-			u := newChild(nil, "unshare", "--pid", "--fork", "--kill-child", "sleep", "3600").start(b)
-			var pid int
-			waitFor(b, "sleep started", func() bool {
-				s, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", u.pid(), u.pid()))
-				pid, _ = strconv.Atoi(strings.TrimSpace(string(s)))
-				exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
-				return pid > 0 && strings.HasSuffix(exe, "/sleep")
-			})
-			syscall.Kill(pid, syscall.SIGTERM)
-			select {
-			case <-u.done:
-			case <-time.After(time.Second):
-				alive++
-			}
-			u.cmd.Process.Kill()
+	for _, topic := range topics {
+		var out bytes.Buffer
+		args := []string{"help"}
+		if topic != "" {
+			args = append(args, topic)
 		}
-		b.ReportMetric(float64(alive)/float64(b.N), "alive-1s-after-SIGTERM")
+		if err := run(args, env(), &out); err != nil {
+			t.Fatalf("help %s: %v", topic, err)
+		}
+		all.WriteString("$ lockpipe " + strings.Join(args, " ") + "\n" + out.String() + "\n")
+		if topic == "" {
+			for _, c := range commands {
+				if !strings.Contains(out.String(), "\n  "+c.name) {
+					t.Errorf("overview lacks %s", c.name)
+				}
+			}
+			for _, o := range options {
+				if !strings.Contains(out.String(), "--"+o.long) {
+					t.Errorf("overview lacks --%s", o.long)
+				}
+			}
+		}
+	}
+	golden := filepath.Join("testdata", "help.golden")
+	if *update {
+		if err := os.WriteFile(golden, []byte(all.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test -run TestHelp -update to create it)", err)
+	}
+	if all.String() != string(want) {
+		t.Errorf("help differs from %s (go test -run TestHelp -update rewrites it):\n%s", golden, all.String())
+	}
+	// Every way of asking for help gives the same text.
+	for _, args := range [][]string{{"-h"}, {"--help"}, {"-help"}, {"help", "r"}, {"read", "--help"}, {"-h", "r"}, {"r", "-h", "-p", "x"}} {
+		inv, err := parse(args, env())
+		if err != nil || inv.cmd.name != "help" {
+			t.Errorf("%q: %+v, %v", args, inv, err)
+		}
+	}
+	if _, err := helpText("nope"); exitStatus(err) != statusUsage {
+		t.Errorf("help nope: %v", err)
+	}
+}
+
+// TestSetMode checks which modes are accepted.
+func TestSetMode(t *testing.T) {
+	for in, want := range map[string]uint32{"0600": 0o600, "600": 0o600, "0": 0, "0777": 0o777, "00644": 0o644, "7": 7} {
+		var r request
+		if err := setMode(&r, in); err != nil || r.mode != want {
+			t.Errorf("setMode(%q) = %#o, %v; want %#o", in, r.mode, err, want)
+		}
+	}
+	for _, in := range []string{"", " ", "0o600", "0x1ff", "888", "1000", "01777", "-1", "+600", "6_00", "0600 ", "rw-------"} {
+		if err := setMode(&request{}, in); err == nil {
+			t.Errorf("setMode(%q) accepted", in)
+		}
+	}
+}
+
+// TestParseTimeout checks both duration syntaxes and what is rejected.
+func TestParseTimeout(t *testing.T) {
+	ok := map[string]time.Duration{
+		"0": 0, "infinity": 0, "inf": 0, "0s": 0, "30": 30 * time.Second, "0.5": 500 * time.Millisecond,
+		"500ms": 500 * time.Millisecond, "90s": 90 * time.Second, "1h30m": 90 * time.Minute, ".25": 250 * time.Millisecond,
+		"3.": 3 * time.Second, "0.0000000001": 1,
+	}
+	for in, want := range ok {
+		if got, err := parseTimeout(in); err != nil || got != want {
+			t.Errorf("parseTimeout(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", " ", ".", "-1", "-1s", "1e3", "NaN", "Inf", "soon", "1d", "99999999999999999999", "1.2.3", "0x10", " 5"} {
+		if d, err := parseTimeout(in); err == nil {
+			t.Errorf("parseTimeout(%q) = %v, accepted", in, d)
+		}
+	}
+}
+
+// FuzzParse checks that argument and environment parsing never panics and
+// yields a command or a one-line usage error, whatever it is given.
+func FuzzParse(f *testing.F) {
+	seeds := [][2]string{
+		{"read", ""}, {"write", ""}, {"create\x00-m\x000644", ""}, {"exists\x00--path=/run/x", ""},
+		{"-p\x00/tmp/p\x00r", "0600"}, {"--path\x00/tmp/p\x00w\x00--timeout\x0090s", "1h30m"},
+		{"d\x00-p=/tmp/p", ""}, {"help\x00read", ""}, {"--help", ""}, {"-V", ""}, {"version", ""},
+		{"r\x00-t\x000.5", "infinity"}, {"c\x00--mode=0", "777"}, {"w\x00-t", ""}, {"", ""}, {"--\x00read", ""},
+		{"exists\x00-m\x000600", ""}, {"read\x00extra", "-1"}, {"e\x00-p\x00", " "}, {"w\x00-n\x00--\x00/app", ""},
+		{"install\x00/x", ""}, {"read\x00--if-exists\x00--\x00a\x00--", ""},
+	}
+	for _, s := range seeds {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, args, value string) {
+		var argv []string
+		if args != "" {
+			argv = strings.Split(args, "\x00")
+		}
+		getenv := func(k string) string {
+			if k == "LOCKPIPE_PATH" {
+				return "/fuzz/" + value
+			}
+			return value
+		}
+		inv, err := parse(argv, getenv)
+		switch {
+		case err != nil:
+			if exitStatus(err) != statusUsage || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("parse(%q, %q): error %v with status %d", argv, value, err, exitStatus(err))
+			}
+		case inv.cmd == nil:
+			t.Fatalf("parse(%q, %q): no command and no error", argv, value)
+		case inv.cmd.name == "help":
+			if _, err := helpText(inv.topic); err != nil && exitStatus(err) != statusUsage {
+				t.Fatalf("help %q: %v", inv.topic, err)
+			}
+		case strings.TrimSpace(inv.req.path) == "" || inv.req.mode > 0o777 || inv.req.timeout < 0:
+			t.Fatalf("parse(%q, %q): invalid request %+v", argv, value, inv.req)
+		case len(inv.exec) > 0 && inv.cmd.name != "read" && inv.cmd.name != "write":
+			t.Fatalf("parse(%q, %q): CMD for %s", argv, value, inv.cmd.name)
+		}
 	})
 }

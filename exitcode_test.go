@@ -1,0 +1,116 @@
+package main
+
+// In-process tests of exit statuses, failure messages and the log's lines and filter.
+
+import (
+	"bytes"
+	"errors"
+	"log/slog"
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// TestExitStatus checks the mapping from errors to statuses and messages.
+func TestExitStatus(t *testing.T) {
+	rows := []struct {
+		name string
+		err  error
+		want int
+		msg  string
+	}{
+		{"success", nil, 0, ""},
+		{"nothing there", &failure{statusNoPipe, slog.LevelInfo, ""}, 1, ""},
+		{"not a pipe", notPipeError("/p", "a socket"), 17, `found a socket at "/p", not a named pipe; leaving it untouched`},
+		{"usage", usageError("bad"), 22, "bad"},
+		{"missing directory", sysError("create pipe at", "/a/b", syscall.ENOENT), 2, `cannot create pipe at "/a/b": no such file or directory (a directory on the path is missing)`},
+		{"permission", sysError("check", "/p", syscall.EACCES), 13, `cannot check "/p": permission denied`},
+		{"not a directory", sysError("check", "/f/p", syscall.ENOTDIR), 20, `cannot check "/f/p": not a directory`},
+		{"read-only", sysError("create pipe at", "/ro/p", syscall.EROFS), 30, `cannot create pipe at "/ro/p": read-only file system`},
+		{"loop", sysError("check", "/l", syscall.ELOOP), 40, `cannot check "/l": too many levels of symbolic links`},
+		{"name too long", sysError("check", "/n", syscall.ENAMETOOLONG), 36, `cannot check "/n": file name too long`},
+		{"no errno", sysError("check", "/x", errors.New("odd")), 5, `cannot check "/x": odd`},
+		{"output full", outputError(&os.PathError{Op: "write", Path: "/dev/stdout", Err: syscall.ENOSPC}), 28, "cannot write to standard output: no space left on device"},
+		{"vanishing pipe", vanished("/v"), 11, `cannot hold pipe at "/v": it was removed again each of 10 times it was there; something keeps removing it (resource temporarily unavailable)`},
+		{"bare errno", syscall.EPERM, 1, ""},
+		{"other", errors.New("other"), 5, ""},
+	}
+	for _, r := range rows {
+		t.Run(r.name, func(t *testing.T) {
+			if got := exitStatus(r.err); got != r.want {
+				t.Errorf("exitStatus(%v) = %d, want %d", r.err, got, r.want)
+			}
+			if f, ok := r.err.(*failure); ok && f.msg != r.msg {
+				t.Errorf("message %q, want %q", f.msg, r.msg)
+			}
+		})
+	}
+}
+
+// TestParseFilter checks levels, directives and the items ignored.
+func TestParseFilter(t *testing.T) {
+	rows := []struct {
+		in   string
+		want slog.Level
+		bad  []string
+	}{
+		{"", slog.LevelInfo, nil},
+		{"off", levelOff, nil},
+		{"error", slog.LevelError, nil},
+		{"ERROR", slog.LevelError, nil},
+		{"warn", slog.LevelWarn, nil},
+		{"info", slog.LevelInfo, nil},
+		{"debug", slog.LevelDebug, nil},
+		{"Debug", slog.LevelDebug, nil},
+		{"trace", levelTrace, nil},
+		{"TRACE", levelTrace, nil},
+		{"info,debug", slog.LevelDebug, nil},
+		{"lockpipes=debug", slog.LevelDebug, nil},
+		{"lockpipes=warn,trace", slog.LevelWarn, nil},
+		{"warn,lockpipes=debug", slog.LevelDebug, nil},
+		{"lockpipes=debug,warn", slog.LevelDebug, nil},
+		{"lockpipes", levelTrace, nil},
+		{"other=error", slog.LevelInfo, nil},
+		{"other=trace,lockpipes=warn", slog.LevelWarn, nil},
+		{"a::b", slog.LevelInfo, nil},
+		{"hyper::client=trace , debug ,", slog.LevelDebug, nil},
+		{" debug , ,", slog.LevelDebug, nil},
+		{"debgu", slog.LevelInfo, []string{"debgu"}},
+		{"bogus,debug", slog.LevelDebug, []string{"bogus"}},
+		{"lockpipes=loud", slog.LevelInfo, []string{"lockpipes=loud"}},
+		{"x=y,debug,=info", slog.LevelDebug, []string{"x=y", "=info"}},
+		{"=debug,error", slog.LevelError, []string{"=debug"}},
+		{"lockpipes=", slog.LevelInfo, []string{"lockpipes="}},
+	}
+	for _, r := range rows {
+		t.Run(r.in, func(t *testing.T) {
+			got, bad := parseFilter(r.in)
+			if got != r.want || strings.Join(bad, "|") != strings.Join(r.bad, "|") {
+				t.Errorf("parseFilter(%q) = %v, %q; want %v, %q", r.in, got, bad, r.want, r.bad)
+			}
+		})
+	}
+}
+
+// TestLogLines checks each level's line, plain and in colour, and that the filter holds.
+func TestLogLines(t *testing.T) {
+	saved := logger
+	defer func() { logger = saved }()
+	var buf bytes.Buffer
+	logger = logHandler{min: levelTrace, w: &buf}
+	for _, f := range []func(string){trace, debugf, info, warn} {
+		f("m")
+	}
+	logAt(slog.LevelError, "m")
+	if want := "[TRACE lockpipes] m\n[DEBUG lockpipes] m\n[INFO  lockpipes] m\n[WARN  lockpipes] m\n[ERROR lockpipes] m\n"; buf.String() != want {
+		t.Errorf("got:\n%s\nwant:\n%s", buf.String(), want)
+	}
+	buf.Reset()
+	logger = logHandler{min: slog.LevelWarn, color: true, w: &buf}
+	info("hidden")
+	warn("shown")
+	if want := "[\x1b[33mWARN \x1b[0m lockpipes] shown\n"; buf.String() != want {
+		t.Errorf("got %q, want %q", buf.String(), want)
+	}
+}
