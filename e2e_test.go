@@ -12,6 +12,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -32,6 +34,9 @@ const bound = 30 * time.Second
 
 // TestMain builds the release binary, and the race-detecting one, once for every test.
 func TestMain(m *testing.M) {
+	if argv := os.Getenv("LOCKPIPE_TEST_BLOCK_SIGALRM"); argv != "" {
+		blockAndExec(strings.Split(argv, "\x1f"))
+	}
 	flag.Parse()
 	// Fuzz workers re-run this binary many times and never need the build.
 	if f := flag.Lookup("test.fuzzworker"); f != nil && f.Value.String() == "true" {
@@ -124,7 +129,13 @@ func (c *child) start(t testing.TB) *child {
 // spawn starts lockpipe with args and env.
 func spawn(t testing.TB, env []string, args ...string) *child {
 	t.Helper()
-	return newChild(env, append([]string{bin}, args...)...).start(t)
+	return spawnWith(t, bin, env, args...)
+}
+
+// spawnWith starts the lockpipe binary b with args and env.
+func spawnWith(t testing.TB, b string, env []string, args ...string) *child {
+	t.Helper()
+	return newChild(env, append([]string{b}, args...)...).start(t)
 }
 
 // running reports whether the process has not exited yet.
@@ -155,7 +166,13 @@ func (c *child) status(t testing.TB) int {
 // lockpipe runs lockpipe to the end and returns its status and output.
 func lockpipe(t testing.TB, env []string, args ...string) (int, string, string) {
 	t.Helper()
-	c := spawn(t, env, args...)
+	return lockpipeWith(t, bin, env, args...)
+}
+
+// lockpipeWith runs the lockpipe binary b to the end and returns its status and output.
+func lockpipeWith(t testing.TB, b string, env []string, args ...string) (int, string, string) {
+	t.Helper()
+	c := spawnWith(t, b, env, args...)
 	st := c.status(t)
 	return st, c.stdout.String(), c.stderr.String()
 }
@@ -684,30 +701,32 @@ func TestStdinIgnored(t *testing.T) {
 	}
 }
 
-// TestSignals checks that SIGTERM, SIGINT and SIGHUP end a waiting reader or writer with 128+N, leaving the pipe.
+// TestSignals checks that SIGTERM, SIGINT, SIGHUP and SIGQUIT (no stack dump) end a waiting reader or writer with 128+N, leaving the pipe.
 func TestSignals(t *testing.T) {
-	for _, cmd := range []string{"read", "write"} {
-		for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP} {
-			t.Run(fmt.Sprintf("%s/%d", cmd, sig), func(t *testing.T) {
-				p := pipePath(t)
-				c := spawn(t, nil, cmd, "-p", p)
-				blocked(t, c.pid())
-				c.cmd.Process.Signal(sig)
-				want := 128 + int(sig)
-				if st := c.status(t); st != want {
-					t.Errorf("status %d, want %d", st, want)
-				}
-				doing := map[string]string{"read": "reading from", "write": "writing to"}[cmd]
-				msg := fmt.Sprintf("[INFO  lockpipes] received %s while %s pipe at %q; exiting with status %d\n", sigNames[sig], doing, p, want)
-				if !strings.HasSuffix(c.stderr.String(), msg) {
-					t.Errorf("stderr %q, want it to end with %q", c.stderr.String(), msg)
-				}
-				if !isPipe(p) {
-					t.Error("the pipe is gone")
-				}
-			})
+	binaries(t, func(t *testing.T, b string) {
+		for _, cmd := range []string{"read", "write"} {
+			for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT} {
+				t.Run(fmt.Sprintf("%s/%d", cmd, sig), func(t *testing.T) {
+					p := pipePath(t)
+					c := spawnWith(t, b, nil, cmd, "-p", p)
+					blocked(t, c.pid())
+					c.cmd.Process.Signal(sig)
+					want := 128 + int(sig)
+					if st := c.status(t); st != want {
+						t.Errorf("status %d, want %d", st, want)
+					}
+					doing := map[string]string{"read": "reading from", "write": "writing to"}[cmd]
+					msg := fmt.Sprintf("[INFO  lockpipes] received %s while %s pipe at %q; exiting with status %d\n", sigNames[sig], doing, p, want)
+					if !strings.HasSuffix(c.stderr.String(), msg) {
+						t.Errorf("stderr %q, want it to end with %q", c.stderr.String(), msg)
+					}
+					if !isPipe(p) {
+						t.Error("the pipe is gone")
+					}
+				})
+			}
 		}
-	}
+	})
 }
 
 // sigNames are the names lockpipe gives the signals that end it.
@@ -801,43 +820,45 @@ func TestReapsOrphansAsPID1(t *testing.T) {
 
 // TestTimeout checks --timeout in every form, that 0 and infinity wait, and that a rendezvous in time is success.
 func TestTimeout(t *testing.T) {
-	p := pipePath(t)
-	expired := []struct {
-		env  []string
-		args []string
-		says string
-	}{
-		{nil, []string{"read", "-t", "200ms"}, "timed out after 200ms while reading from pipe at"},
-		{nil, []string{"write", "--timeout=0.2"}, "timed out after 200ms while writing to pipe at"},
-		{[]string{"LOCKPIPE_TIMEOUT=1"}, []string{"r"}, "timed out after 1s while reading from pipe at"},
-		{[]string{"LOCKPIPE_TIMEOUT=1h"}, []string{"w", "-t", "0.05"}, "timed out after 50ms while writing to pipe at"},
-	}
-	for _, c := range expired {
-		st, _, stderr := lockpipe(t, c.env, append(c.args, "-p", p)...)
-		if st != 110 || !strings.HasSuffix(stderr, fmt.Sprintf("[WARN  lockpipes] %s %q\n", c.says, p)) {
-			t.Errorf("%v %v: status %d, stderr %q", c.env, c.args, st, stderr)
+	binaries(t, func(t *testing.T, b string) {
+		p := pipePath(t)
+		expired := []struct {
+			env  []string
+			args []string
+			says string
+		}{
+			{nil, []string{"read", "-t", "200ms"}, "timed out after 200ms while reading from pipe at"},
+			{nil, []string{"write", "--timeout=0.2"}, "timed out after 200ms while writing to pipe at"},
+			{[]string{"LOCKPIPE_TIMEOUT=1"}, []string{"r"}, "timed out after 1s while reading from pipe at"},
+			{[]string{"LOCKPIPE_TIMEOUT=1h"}, []string{"w", "-t", "0.05"}, "timed out after 50ms while writing to pipe at"},
 		}
-		if !isPipe(p) {
-			t.Fatal("a timeout removed the pipe")
+		for _, c := range expired {
+			st, _, stderr := lockpipeWith(t, b, c.env, append(c.args, "-p", p)...)
+			if st != 110 || !strings.HasSuffix(stderr, fmt.Sprintf("[WARN  lockpipes] %s %q\n", c.says, p)) {
+				t.Errorf("%v %v: status %d, stderr %q", c.env, c.args, st, stderr)
+			}
+			if !isPipe(p) {
+				t.Fatal("a timeout removed the pipe")
+			}
 		}
-	}
-	for _, forever := range []string{"0", "infinity", "0s"} {
-		r := spawn(t, []string{"LOCKPIPE_TIMEOUT=" + forever}, "read", "-p", p)
-		blocked(t, r.pid())
-		time.Sleep(100 * time.Millisecond) // longer than any timeout above: 0 must not mean "at once"
-		if !r.running() {
-			t.Fatalf("timeout %s: reader ended with %d", forever, r.status(t))
+		for _, forever := range []string{"0", "infinity", "0s"} {
+			r := spawnWith(t, b, []string{"LOCKPIPE_TIMEOUT=" + forever}, "read", "-p", p)
+			blocked(t, r.pid())
+			time.Sleep(100 * time.Millisecond) // longer than any timeout above: 0 must not mean "at once"
+			if !r.running() {
+				t.Fatalf("timeout %s: reader ended with %d", forever, r.status(t))
+			}
+			lockpipe(t, nil, "write", "-p", p)
+			if st := r.status(t); st != 0 {
+				t.Errorf("timeout %s: status %d", forever, st)
+			}
 		}
-		lockpipe(t, nil, "write", "-p", p)
-		if st := r.status(t); st != 0 {
-			t.Errorf("timeout %s: status %d", forever, st)
+		w := spawnWith(t, b, nil, "write", "-t", "1h", "-p", p)
+		blocked(t, w.pid())
+		if st, _, _ := lockpipeWith(t, b, nil, "read", "--timeout", "90s", "-p", p); st != 0 || w.status(t) != 0 {
+			t.Errorf("a rendezvous within the timeout: read %d, write %d", st, w.status(t))
 		}
-	}
-	w := spawn(t, nil, "write", "-t", "1h", "-p", p)
-	blocked(t, w.pid())
-	if st, _, _ := lockpipe(t, nil, "read", "--timeout", "90s", "-p", p); st != 0 || w.status(t) != 0 {
-		t.Errorf("a rendezvous within the timeout: read %d, write %d", st, w.status(t))
-	}
+	})
 }
 
 // TestBadPaths runs every command against paths that cannot work and checks
@@ -1128,6 +1149,9 @@ func TestTimeoutAtDeadline(t *testing.T) {
 			}
 		}
 		t.Logf("%s --timeout outcomes by status: %v", side[0], outcomes)
+		if outcomes[110] == 0 {
+			t.Errorf("%s: no round timed out: %v", side[0], outcomes)
+		}
 	}
 }
 
@@ -1432,4 +1456,239 @@ func BenchmarkSignalExit(b *testing.B) {
 		}
 		b.ReportMetric(float64(alive)/float64(b.N), "alive-1s-after-SIGTERM")
 	})
+}
+
+// blockAndExec runs argv with SIGALRM blocked, as a parent that uses signalfd leaves it.
+func blockAndExec(argv []string) {
+	runtime.LockOSThread()
+	set := sigset{1 << (syscall.SIGALRM - 1)}
+	if _, _, e := syscall.RawSyscall6(syscall.SYS_RT_SIGPROCMASK, 0, uintptr(unsafe.Pointer(&set)), 0, 8, 0, 0); e != 0 {
+		fmt.Fprintln(os.Stderr, "blocking SIGALRM:", e)
+		os.Exit(1)
+	}
+	fmt.Fprintln(os.Stderr, "exec:", syscall.Exec(argv[0], argv, os.Environ()))
+	os.Exit(1)
+}
+
+// statusField returns a field of /proc/PID/status as a number in base (16 for signal masks).
+func statusField(t testing.TB, pid int, field string, base int) uint64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, field+":\t"); ok {
+			n, _ := strconv.ParseUint(v, base, 64)
+			return n
+		}
+	}
+	t.Fatalf("no %s in /proc/%d/status", field, pid)
+	return 0
+}
+
+// TestTimeoutWithSIGALRMBlocked checks that --timeout works whatever signal mask lockpipe inherits.
+func TestTimeoutWithSIGALRMBlocked(t *testing.T) {
+	for _, cmd := range []string{"read", "write"} {
+		p := pipePath(t)
+		c := newChild([]string{"LOCKPIPE_TEST_BLOCK_SIGALRM=" + strings.Join([]string{bin, cmd, "-t", "200ms", "-p", p}, "\x1f")}, os.Args[0]).start(t)
+		waitFor(t, "lockpipe started with SIGALRM blocked", func() bool {
+			exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", c.pid()))
+			return exe == bin
+		})
+		if blk := statusField(t, c.pid(), "SigBlk", 16); blk&(1<<(syscall.SIGALRM-1)) == 0 {
+			t.Fatalf("SIGALRM not blocked at start: %x", blk)
+		}
+		if st := c.status(t); st != 110 {
+			t.Errorf("%s: status %d, stderr %q", cmd, st, c.stderr.String())
+		}
+	}
+}
+
+// TestAnonymousPipe checks that a pipe reached through /proc/PID/fd is refused and its data left alone.
+func TestAnonymousPipe(t *testing.T) {
+	for _, cmd := range []string{"create", "exists", "read", "write", "delete"} {
+		r, w, err := os.Pipe()
+		must(t, err)
+		w.WriteString("a\nb\n")
+		w.Close()
+		c := newChild(nil, bin, cmd, "-p", "/proc/self/fd/0")
+		c.cmd.Stdin = r
+		st := c.start(t).status(t)
+		rest, _ := io.ReadAll(r)
+		r.Close()
+		if st != 17 || string(rest) != "a\nb\n" || !strings.Contains(c.stderr.String(), "anonymous pipe") {
+			t.Errorf("%s: status %d, left %q, stderr %q", cmd, st, rest, c.stderr.String())
+		}
+	}
+}
+
+// TestGhostRelease checks that a waiter whose pipe leaves its path is released within 2 s, with one INFO line.
+func TestGhostRelease(t *testing.T) {
+	binaries(t, func(t *testing.T, b string) {
+		ways := map[string]func(p string){
+			"rm":           func(p string) { must(t, os.Remove(p)) },
+			"rename over":  func(p string) { must(t, os.WriteFile(p+".new", []byte("x"), 0o644)); must(t, os.Rename(p+".new", p)) },
+			"rename away":  func(p string) { must(t, os.Rename(p, p+".away")) },
+			"new pipe too": func(p string) { must(t, os.Remove(p)); must(t, syscall.Mkfifo(p, 0o600)) },
+		}
+		for name, remove := range ways {
+			for _, cmd := range []string{"read", "write"} {
+				t.Run(name+"/"+cmd, func(t *testing.T) {
+					p := pipePath(t)
+					c := spawnWith(t, b, nil, cmd, "-p", p)
+					blocked(t, c.pid())
+					t0 := time.Now()
+					remove(p)
+					if st := c.status(t); st != 0 {
+						t.Errorf("status %d, stderr %q", st, c.stderr.String())
+					}
+					doing := map[string]string{"read": "reading from", "write": "writing to"}[cmd]
+					if want := fmt.Sprintf("[INFO  lockpipes] pipe removed while %s pipe at %q; nothing left to wait for\n", doing, p); !strings.HasSuffix(c.stderr.String(), want) {
+						t.Errorf("stderr %q, want it to end with %q", c.stderr.String(), want)
+					}
+					t.Logf("released %v after the removal", time.Since(t0).Round(time.Millisecond))
+				})
+			}
+		}
+	})
+}
+
+// TestPID1SignalStorms checks SIGTERM to lockpipe as PID 1 during its start-up, and while thousands of orphans exit.
+func TestPID1SignalStorms(t *testing.T) {
+	needRoot(t, "unshare", "nsenter")
+	// SIGTERM while lockpipe's own start-up is held (strace delays its first look
+	// at the path, after parsing): what the kernel or Go's runtime does before
+	// lockpipe's code runs is theirs, what lockpipe does from then on is not.
+	if _, err := exec.LookPath("strace"); err == nil {
+		for _, cmd := range []string{"create", "exists", "read", "write", "delete"} {
+			p := pipePath(t)
+			log := p + ".strace"
+			u := newChild(nil, "unshare", "--pid", "--fork", "--kill-child", "--mount-proc", "strace", "-f", "-qq", "-o", log, "-P", p,
+				"-e", "inject=openat,mknodat:delay_enter=3000000:when=1", bin, cmd, "-p", p).start(t)
+			waitFor(t, "lockpipe held in its start-up", func() bool {
+				b, _ := os.ReadFile(log)
+				return strings.Contains(string(b), "openat(") || strings.Contains(string(b), "mknodat(")
+			})
+			syscall.Kill(tracedLockpipe(t), syscall.SIGTERM)
+			if st := u.status(t); st != 143 || !strings.HasPrefix(u.stderr.String(), "[INFO  lockpipes] received SIGTERM while ") {
+				t.Errorf("%s: status %d, stderr %q", cmd, st, u.stderr.String())
+			}
+		}
+	}
+	for round := 0; round < 3; round++ {
+		p := pipePath(t)
+		u, pid := asPID1(t, "read", "-p", p)
+		blocked(t, pid)
+		storm := newChild(nil, "nsenter", "--target", strconv.Itoa(pid), "--pid", "--", "/bin/sh", "-c",
+			"i=0; while [ $i -lt 2000 ]; do /bin/true & i=$((i+1)); done; exit 0").start(t)
+		waitFor(t, "orphans arriving", func() bool {
+			b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
+			return len(b) > 0 || !storm.running()
+		})
+		syscall.Kill(pid, syscall.SIGTERM)
+		if st := u.status(t); st != 143 {
+			t.Fatalf("round %d: status %d, stderr %q", round, st, u.stderr.String())
+		}
+		storm.cmd.Process.Kill()
+	}
+}
+
+// tracedLockpipe finds the host PID of the lockpipe that strace runs in a PID namespace of its own.
+func tracedLockpipe(t *testing.T) int {
+	var found int
+	waitFor(t, "lockpipe under strace", func() bool {
+		exes, _ := filepath.Glob("/proc/[0-9]*/exe")
+		for _, e := range exes {
+			if target, _ := os.Readlink(e); target == bin {
+				pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(e)))
+				ppid := int(statusField(t, pid, "PPid", 10))
+				if parent, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", ppid)); strings.HasSuffix(parent, "/strace") {
+					found = pid
+					return true
+				}
+			}
+		}
+		return false
+	})
+	return found
+}
+
+// TestVanishingPipe checks the message when the pipe is gone each time lockpipe comes to hold it.
+func TestVanishingPipe(t *testing.T) {
+	needRoot(t, "strace")
+	p := pipePath(t)
+	c := newChild(nil, "strace", "-f", "-qq", "-o", "/dev/null", "-P", p, "-e", "inject=openat:error=ENOENT", bin, "read", "-p", p).start(t)
+	if st := c.status(t); st != 11 || !strings.Contains(c.stderr.String(), "something keeps removing it (resource temporarily unavailable)") {
+		t.Errorf("status %d, stderr %q", st, c.stderr.String())
+	}
+}
+
+// TestNoNamedPipesHere checks the message on a file system that cannot hold named pipes.
+func TestNoNamedPipesHere(t *testing.T) {
+	needRoot(t)
+	p := "/sys/kernel/lockpipe-test"
+	st, _, stderr := lockpipe(t, nil, "create", "-p", p)
+	if st != 95 || !strings.Contains(stderr, "does not support named pipes") {
+		t.Errorf("status %d, stderr %q", st, stderr)
+	}
+}
+
+// TestSwapUnderneath swaps an intruder in at the path while strace holds
+// lockpipe's look at it, for every command. Whatever is swapped in is never
+// opened for reading or writing, waited on, truncated or unlinked.
+func TestSwapUnderneath(t *testing.T) {
+	needRoot(t, "strace")
+	intruders := map[string]func(t *testing.T, p string){
+		"file": func(t *testing.T, p string) { must(t, os.WriteFile(p, []byte("precious data\n"), 0o644)) },
+		"dir": func(t *testing.T, p string) {
+			must(t, os.Mkdir(p, 0o755))
+			must(t, os.WriteFile(p+"/keep", []byte("keep"), 0o644))
+		},
+		"chardev": func(t *testing.T, p string) { must(t, syscall.Mknod(p, syscall.S_IFCHR|0o666, 1<<8|3)) },
+	}
+	type hold struct{ cmd, syscall string }
+	var holds []hold
+	for _, cmd := range []string{"create", "exists", "read", "write", "delete"} {
+		holds = append(holds, hold{cmd, "openat"})
+	}
+	holds = append(holds, hold{"delete", "renameat"})
+	for name, make := range intruders {
+		for _, h := range holds {
+			name, make, h := name, make, h
+			t.Run(name+"/"+h.cmd+"/"+h.syscall, func(t *testing.T) {
+				t.Parallel()
+				dir := t.TempDir()
+				p, intruder, log := dir+"/pipe", dir+"/intruder", dir+"/strace.log"
+				must(t, syscall.Mkfifo(p, 0o600))
+				make(t, intruder)
+				c := newChild([]string{"LOCKPIPE_TIMEOUT=5s"}, "strace", "-f", "-qq", "-o", log, "-P", p,
+					"-e", "inject="+h.syscall+":delay_enter=1500000:when=1", "-e", "trace=%file,%desc",
+					bin, h.cmd, "-p", p).start(t)
+				entry := h.syscall + "(" // the held call, printed as it starts
+				waitFor(t, "lockpipe held in "+h.syscall, func() bool {
+					b, _ := os.ReadFile(log)
+					return strings.Contains(string(b), entry) && c.running()
+				})
+				must(t, os.Rename(p, p+".away"))
+				must(t, os.Rename(intruder, p))
+				// delete's guard may move the intruder away and back: its ctime may change, nothing else.
+				unchanged := func() string { return regexp.MustCompile(` ctime=\d+`).ReplaceAllString(snapshot(t, p), "") }
+				before := unchanged()
+				st := c.status(t)
+				if st != 17 && st != 0 {
+					t.Errorf("status %d, stderr %q", st, c.stderr.String())
+				}
+				if after := unchanged(); after != before {
+					t.Errorf("the intruder changed:\n%s\nbecame:\n%s", before, after)
+				}
+				b, _ := os.ReadFile(log)
+				for _, l := range strings.Split(string(b), "\n") {
+					if strings.Contains(l, `"`+p+`"`) && (strings.Contains(l, "openat(") && !strings.Contains(l, "O_PATH") ||
+						strings.Contains(l, "unlink") && !strings.Contains(l, "= -1")) {
+						t.Errorf("touched the path: %s", l)
+					}
+				}
+			})
+		}
+	}
 }

@@ -646,8 +646,11 @@ func run(args []string, getenv func(string) string, stdout io.Writer) error {
 	return become(inv.exec, getenv("PATH"))
 }
 
+// init catches signals before anything of lockpipe's own runs: a signal must
+// never find lockpipe without its handlers, least of all as PID 1.
+func init() { catchSignals() }
+
 // main runs one command line and exits once, with its status.
 func main() {
-	catchSignals() // first: a signal must never find lockpipe without its handlers
 	exit(run(os.Args[1:], os.Getenv, os.Stdout))
 }
