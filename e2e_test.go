@@ -1692,3 +1692,220 @@ func TestSwapUnderneath(t *testing.T) {
 		}
 	}
 }
+
+// release runs the partner of a waiting child c on p once c is blocked.
+func release(t *testing.T, c *child, pid int, partner, p string) {
+	t.Helper()
+	blocked(t, pid)
+	if st, _, stderr := lockpipe(t, nil, partner, "-p", p); st != 0 {
+		t.Fatalf("%s: %d %q", partner, st, stderr)
+	}
+}
+
+// inheritedFDs lists, as ls would, the descriptors a child of this test starts
+// with: 0, 1, 2 and whatever this process holds without close-on-exec.
+func inheritedFDs(t *testing.T) string {
+	fds := map[string]bool{"0": true, "1": true, "2": true}
+	entries, err := os.ReadDir("/proc/self/fd")
+	must(t, err)
+	for _, e := range entries {
+		b, _ := os.ReadFile("/proc/self/fdinfo/" + e.Name())
+		for _, l := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(l, "flags:\t"); ok {
+				if flags, _ := strconv.ParseUint(v, 8, 64); flags&syscall.O_CLOEXEC == 0 {
+					fds[e.Name()] = true
+				}
+			}
+		}
+	}
+	var names []string
+	for n := range fds {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return strings.Join(names, " ") + " "
+}
+
+// TestRunCommand checks that read and write become CMD once released, and only then.
+func TestRunCommand(t *testing.T) {
+	// CMD reports its PID, descriptors, signal state and directory, as the process it became.
+	report := `echo "$$ $*"; ls /proc/$$/fd | tr '\n' ' '; echo; grep -E '^Sig(Blk|Ign)' /proc/$$/status; pwd`
+	for _, side := range [][2]string{{"read", "write"}, {"write", "read"}} {
+		t.Run(side[0], func(t *testing.T) {
+			p := pipePath(t)
+			dir := t.TempDir()
+			c := newChild([]string{"X=kept"}, bin, side[0], "-p", p, "--", "/bin/sh", "-c", report+`; echo "X=$X"; exit 3`, "sh", "-p", "x", "--timeout", "y")
+			c.cmd.Dir = dir
+			c.start(t)
+			release(t, c, c.pid(), side[1], p)
+			if st := c.status(t); st != 3 {
+				t.Fatalf("status %d, stderr %q", st, c.stderr.String())
+			}
+			want := fmt.Sprintf("%d -p x --timeout y\n%s\nSigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n%s\nX=kept\n", c.pid(), inheritedFDs(t), dir)
+			if c.stdout.String() != want {
+				t.Errorf("CMD printed:\n%s\nwant:\n%s", c.stdout.String(), want)
+			}
+		})
+	}
+	t.Run("ignored signals stay ignored", func(t *testing.T) {
+		p := pipePath(t)
+		c := newChild(nil, "/bin/sh", "-c", `trap "" HUP INT; exec "$0" read -p "$1" -- /bin/sh -c 'grep "^SigIgn" /proc/$$/status'`, bin, p).start(t)
+		release(t, c, c.pid(), "write", p)
+		if st := c.status(t); st != 0 || c.stdout.String() != "SigIgn:\t0000000000000003\n" {
+			t.Errorf("status %d, stdout %q", st, c.stdout.String())
+		}
+	})
+	t.Run("looked up when released", func(t *testing.T) {
+		p, bindir := pipePath(t), t.TempDir()
+		c := newChild([]string{"PATH=" + bindir}, bin, "read", "-p", p, "--", "late-tool").start(t)
+		blocked(t, c.pid())
+		must(t, os.WriteFile(filepath.Join(bindir, "late-tool"), []byte("#!/bin/sh\necho installed while waiting\n"), 0o755))
+		release(t, c, c.pid(), "write", p)
+		if st := c.status(t); st != 0 || c.stdout.String() != "installed while waiting\n" {
+			t.Errorf("status %d, stdout %q, stderr %q", st, c.stdout.String(), c.stderr.String())
+		}
+	})
+	bad := t.TempDir()
+	must(t, os.WriteFile(filepath.Join(bad, "text"), []byte("no interpreter line\n"), 0o755))
+	must(t, os.WriteFile(filepath.Join(bad, "private"), []byte("#!/bin/sh\n"), 0o644))
+	for _, r := range []struct {
+		name, cmd string
+		status    int
+		says      string
+	}{
+		{"not found", "no-such-tool", 127, `cannot run "no-such-tool": not found in PATH`},
+		{"no such file", bad + "/missing", 127, "no such file or directory"},
+		{"not executable", bad + "/private", 126, "permission denied"},
+		{"no interpreter", bad + "/text", 126, "exec format error"},
+	} {
+		t.Run(r.name, func(t *testing.T) {
+			p := pipePath(t)
+			c := spawn(t, nil, "read", "-p", p, "--", r.cmd)
+			release(t, c, c.pid(), "write", p)
+			if st := c.status(t); st != r.status || !strings.HasSuffix(c.stderr.String(), r.says+"\n") || !strings.Contains(c.stderr.String(), "[ERROR lockpipes] cannot run ") {
+				t.Errorf("status %d, stderr %q", st, c.stderr.String())
+			}
+		})
+	}
+	t.Run("never after a timeout or a signal", func(t *testing.T) {
+		p := pipePath(t)
+		marker := filepath.Join(t.TempDir(), "ran")
+		if st, _, _ := lockpipe(t, nil, "read", "-t", "100ms", "-p", p, "--", "/bin/touch", marker); st != 110 {
+			t.Errorf("timeout: status %d", st)
+		}
+		c := spawn(t, nil, "write", "-p", p, "--", "/bin/touch", marker)
+		blocked(t, c.pid())
+		c.cmd.Process.Signal(syscall.SIGTERM)
+		if st := c.status(t); st != 143 {
+			t.Errorf("signal: status %d", st)
+		}
+		if _, err := os.Stat(marker); err == nil {
+			t.Error("CMD ran")
+		}
+	})
+	t.Run("becomes PID 1", func(t *testing.T) {
+		p := pipePath(t)
+		u, pid := asPID1(t, "read", "-p", p, "--", "/bin/sh", "-c", "echo $$")
+		release(t, u, pid, "write", p)
+		if st := u.status(t); st != 0 || u.stdout.String() != "1\n" {
+			t.Errorf("status %d, stdout %q", st, u.stdout.String())
+		}
+	})
+}
+
+// TestNowait checks that write --nowait releases the readers waiting now and never waits.
+func TestNowait(t *testing.T) {
+	p := pipePath(t)
+	if st, _, stderr := lockpipe(t, nil, "write", "-n", "-p", p); st != 6 || stderr != "[WARN  lockpipes] pipe does not exist at "+strconv.Quote(p)+"; nobody to release\n" || isPipe(p) {
+		t.Errorf("missing pipe: status %d, stderr %q, created %v", st, stderr, isPipe(p))
+	}
+	lockpipe(t, nil, "create", "-p", p)
+	if st, _, stderr := lockpipe(t, nil, "write", "--nowait", "-p", p, "--", "/bin/echo", "ran"); st != 6 || !strings.HasSuffix(stderr, "[WARN  lockpipes] nobody is waiting to read from pipe at "+strconv.Quote(p)+"\n") {
+		t.Errorf("nobody waiting: status %d, stderr %q", st, stderr)
+	}
+	readers := startAll(t, 3, "read", "-p", p)
+	for _, r := range readers {
+		blocked(t, r.pid())
+	}
+	st, stdout, _ := lockpipe(t, nil, "write", "-n", "-p", p, "--", "/bin/echo", "ran")
+	if st != 0 || stdout != "ran\n" {
+		t.Errorf("write -n: status %d, stdout %q", st, stdout)
+	}
+	for i, r := range readers {
+		if st := r.status(t); st != 0 {
+			t.Errorf("reader %d: %d", i, st)
+		}
+	}
+	f := filepath.Join(t.TempDir(), "file")
+	must(t, os.WriteFile(f, []byte("data"), 0o644))
+	checkBad(t, nil, f, 17, "found a regular file at %q, not a named pipe; leaving it untouched", bin, "write", "-n", "-p", f)
+}
+
+// TestIfExistsLatch checks --if-exists, and the latch it makes with create and delete.
+func TestIfExistsLatch(t *testing.T) {
+	p := pipePath(t)
+	for _, args := range [][]string{{"read", "--if-exists"}, {"write", "--if-exists"}, {"write", "--nowait", "--if-exists"}} {
+		st, stdout, stderr := lockpipe(t, nil, append(args, "-p", p, "--", "/bin/echo", "passed")...)
+		if st != 0 || stdout != "passed\n" || !strings.Contains(stderr, "nothing to wait for (--if-exists)") || isPipe(p) {
+			t.Errorf("%v on nothing: status %d, stdout %q, stderr %q", args, st, stdout, stderr)
+		}
+	}
+	lockpipe(t, nil, "create", "-p", p) // arm
+	waiters := startAll(t, 5, "read", "--if-exists", "-p", p)
+	for _, w := range waiters {
+		blocked(t, w.pid())
+	}
+	if st, _, _ := lockpipe(t, nil, "delete", "-p", p); st != 0 { // fire
+		t.Fatalf("delete: %d", st)
+	}
+	for i, w := range waiters {
+		if st := w.status(t); st != 0 {
+			t.Errorf("waiter %d: %d", i, st)
+		}
+	}
+	if st, _, _ := lockpipe(t, nil, "read", "--if-exists", "-p", p); st != 0 || isPipe(p) {
+		t.Errorf("a latecomer: status %d", st)
+	}
+	f := filepath.Join(t.TempDir(), "file")
+	must(t, os.WriteFile(f, []byte("data"), 0o644))
+	checkBad(t, nil, f, 17, "found a regular file at %q, not a named pipe; leaving it untouched", bin, "read", "--if-exists", "-p", f)
+}
+
+// TestInstallCommand checks install from a bare root with no /proc, and what it refuses.
+func TestInstallCommand(t *testing.T) {
+	needRoot(t, "chroot")
+	root := t.TempDir()
+	data, err := os.ReadFile(bin)
+	must(t, err)
+	must(t, os.WriteFile(filepath.Join(root, "lockpipe"), data, 0o755))
+	must(t, os.Mkdir(filepath.Join(root, "shared"), 0o777))
+	c := newChild(nil, "/bin/sh", "-c", `umask 077 && exec chroot "$0" /lockpipe install /shared`, root).start(t)
+	if st := c.status(t); st != 0 || c.stderr.String() != "[INFO  lockpipes] installed lockpipe at \"/shared/lockpipe\"\n" {
+		t.Fatalf("status %d, stderr %q", st, c.stderr.String())
+	}
+	got, _ := os.ReadFile(filepath.Join(root, "shared", "lockpipe"))
+	fi, _ := os.Stat(filepath.Join(root, "shared", "lockpipe"))
+	if !bytes.Equal(got, data) || fi.Mode().Perm() != 0o755 {
+		t.Errorf("copy differs (%d bytes) or mode %v", len(got), fi.Mode())
+	}
+	if entries, _ := os.ReadDir(filepath.Join(root, "shared")); len(entries) != 1 {
+		t.Errorf("left behind: %v", entries)
+	}
+	for _, r := range []struct {
+		name   string
+		make   func(p string)
+		status int
+	}{
+		{"directory", func(p string) { must(t, os.Mkdir(p, 0o755)) }, 17},
+		{"named pipe", func(p string) { must(t, syscall.Mkfifo(p, 0o600)) }, 17},
+		{"symbolic link", func(p string) { must(t, os.Symlink("/etc/passwd", p)) }, 17},
+	} {
+		dir := t.TempDir()
+		r.make(filepath.Join(dir, "lockpipe"))
+		checkBad(t, nil, filepath.Join(dir, "lockpipe"), r.status, "at %q, not a regular file; leaving it untouched", bin, "install", dir)
+	}
+	missing := filepath.Join(t.TempDir(), "missing")
+	if st, _, _ := lockpipe(t, nil, "install", missing); st != 2 {
+		t.Errorf("missing dir: %d", st)
+	}
+}
