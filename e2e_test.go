@@ -49,12 +49,15 @@ func TestMain(m *testing.M) {
 	}
 	os.Chmod(dir, 0o755) // tests run it as another user too
 	bin = filepath.Join(dir, "lockpipe")
-	if out, err := goBuild(bin, "CGO_ENABLED=0", "-trimpath", "-ldflags=-s -w"); err != nil {
+	// LOCKPIPE_TEST_GOARCH builds for another architecture, which qemu-user runs through binfmt_misc.
+	if out, err := goBuild(bin, []string{"GOARCH=" + foreign}, "-trimpath", "-ldflags=-s -w"); err != nil {
 		fmt.Fprintf(os.Stderr, "building lockpipe: %v\n%s", err, out)
 		os.Exit(1)
 	}
 	raceBin = filepath.Join(dir, "lockpipe-race")
-	if out, err := goBuild(raceBin, "CGO_ENABLED=1", "-race"); err != nil {
+	if foreign != "" {
+		raceBin = ""
+	} else if out, err := goBuild(raceBin, []string{"CGO_ENABLED=1"}, "-race"); err != nil {
 		fmt.Fprintf(os.Stderr, "no -race build, its tests will skip: %v\n%s", err, out)
 		raceBin = ""
 	}
@@ -63,10 +66,22 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// goBuild builds lockpipe to out with the environment setting and flags given.
-func goBuild(out, setting string, flags ...string) ([]byte, error) {
+// foreign is the GOARCH the binary under test is built for, when it is not this machine's.
+var foreign = os.Getenv("LOCKPIPE_TEST_GOARCH")
+
+// needNative skips tests that find lockpipe through /proc/PID/exe, or need
+// PID namespaces: under qemu-user the process is qemu's.
+func needNative(t testing.TB) {
+	t.Helper()
+	if foreign != "" {
+		t.Skip("under qemu-user (" + foreign + "): /proc/PID/exe names qemu, and it cannot enter PID namespaces")
+	}
+}
+
+// goBuild builds lockpipe to out, static unless env says otherwise, with the flags given.
+func goBuild(out string, env []string, flags ...string) ([]byte, error) {
 	build := exec.Command("go", append(append([]string{"build"}, flags...), "-o", out, ".")...)
-	build.Env = append(os.Environ(), setting)
+	build.Env = append(append(os.Environ(), "CGO_ENABLED=0"), env...)
 	return build.CombinedOutput()
 }
 
@@ -643,7 +658,7 @@ func TestHelpAndVersion(t *testing.T) {
 		}
 	}
 	stamped := filepath.Join(t.TempDir(), "lockpipe")
-	if out, err := goBuild(stamped, "CGO_ENABLED=0", "-ldflags=-X main.version=v9.8.7"); err != nil {
+	if out, err := goBuild(stamped, nil, "-ldflags=-X main.version=v9.8.7"); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
 	if out, err := exec.Command(stamped, "--version").Output(); err != nil || string(out) != "lockpipe v9.8.7\n" {
@@ -748,6 +763,7 @@ func needRoot(t testing.TB, tools ...string) {
 // asPID1 starts lockpipe as PID 1 of a new PID namespace and returns unshare and lockpipe's host PID.
 func asPID1(t testing.TB, args ...string) (*child, int) {
 	t.Helper()
+	needNative(t)
 	needRoot(t, "unshare")
 	u := newChild(nil, append([]string{"unshare", "--pid", "--fork", "--kill-child", "--mount-proc", bin}, args...)...).start(t)
 	var pid int
@@ -1051,6 +1067,7 @@ func TestConcurrentCreate(t *testing.T) {
 // TestManyRacingWaiters starts 50 readers (then 50 writers) at once on a path
 // that does not exist yet, releases them with one partner, and checks nothing is left.
 func TestManyRacingWaiters(t *testing.T) {
+	needNative(t)
 	for round := 0; round < 3; round++ {
 		for _, side := range [][2]string{{"read", "write"}, {"write", "read"}} {
 			p := pipePath(t)
@@ -1488,6 +1505,7 @@ func statusField(t testing.TB, pid int, field string, base int) uint64 {
 
 // TestTimeoutWithSIGALRMBlocked checks that --timeout works whatever signal mask lockpipe inherits.
 func TestTimeoutWithSIGALRMBlocked(t *testing.T) {
+	needNative(t)
 	for _, cmd := range []string{"read", "write"} {
 		p := pipePath(t)
 		c := newChild([]string{"LOCKPIPE_TEST_BLOCK_SIGALRM=" + strings.Join([]string{bin, cmd, "-t", "200ms", "-p", p}, "\x1f")}, os.Args[0]).start(t)
@@ -1555,6 +1573,7 @@ func TestGhostRelease(t *testing.T) {
 
 // TestPID1SignalStorms checks SIGTERM to lockpipe as PID 1 during its start-up, and while thousands of orphans exit.
 func TestPID1SignalStorms(t *testing.T) {
+	needNative(t)
 	needRoot(t, "unshare", "nsenter")
 	// SIGTERM while lockpipe's own start-up is held (strace delays its first look
 	// at the path, after parsing): what the kernel or Go's runtime does before

@@ -19,15 +19,15 @@ import (
 // Exit statuses that are not the errno of a failed system call.
 const (
 	statusOK        = 0
-	statusNoPipe    = 1                      // exists: nothing at the path
-	statusNobody    = int(syscall.ENXIO)     // write --nowait: nobody was waiting
-	statusNotPipe   = int(syscall.EEXIST)    // something other than a named pipe is at the path
-	statusUsage     = int(syscall.EINVAL)    // bad command line or environment
-	statusTimeout   = int(syscall.ETIMEDOUT) // --timeout ran out before a partner arrived
-	statusCannotRun = 126                    // CMD found but not executable, as env and shells say
-	statusNotFound  = 127                    // CMD not found
-	statusSignal    = 128                    // plus the signal number, as shells report it
-	statusOther     = int(syscall.EIO)       // an error that carries no errno
+	statusNoPipe    = 1                   // exists: nothing at the path
+	statusNobody    = int(syscall.ENXIO)  // write --nowait: nobody was waiting
+	statusNotPipe   = int(syscall.EEXIST) // something other than a named pipe is at the path
+	statusUsage     = int(syscall.EINVAL) // bad command line or environment
+	statusTimeout   = 110                 // --timeout ran out: ETIMEDOUT, but 110 on mips too, where ETIMEDOUT is 145
+	statusCannotRun = 126                 // CMD found but not executable, as env and shells say
+	statusNotFound  = 127                 // CMD not found
+	statusSignal    = 128                 // plus the signal number, as shells report it
+	statusOther     = int(syscall.EIO)    // an error that carries no errno
 )
 
 // failure is an error that knows its exit status, its log level and the one line that explains it.
