@@ -646,9 +646,15 @@ func run(args []string, getenv func(string) string, stdout io.Writer) error {
 	return become(inv.exec, getenv("PATH"))
 }
 
-// init catches signals before anything of lockpipe's own runs: a signal must
-// never find lockpipe without its handlers, least of all as PID 1.
-func init() { catchSignals() }
+// init catches signals before anything of lockpipe's own runs when it is
+// PID 1, where the kernel drops a signal that has no handler. Elsewhere the
+// default action ends lockpipe with the same status until it waits, and
+// setting up signal delivery (a thread) would cost every start a millisecond.
+func init() {
+	if os.Getpid() == 1 {
+		catchSignals()
+	}
+}
 
 // main runs one command line and exits once, with its status.
 func main() {

@@ -315,7 +315,8 @@ func await(r request, reading bool) error {
 		}
 	}
 
-	// 3. What may end the wait early: the deadline, and the pipe leaving its path.
+	// 3. What may end the wait early: signals, the deadline, and the pipe leaving its path.
+	catchSignals()
 	w, err := newWait(p, r.timeout)
 	if err != nil {
 		return sysError("set up the wait on", r.path, err)
@@ -595,6 +596,7 @@ func (p *pipe) unlink() (bool, error) {
 
 // watcher ends the process on a termination signal, whatever lockpipe is doing.
 type watcher struct {
+	once    sync.Once
 	doing   atomic.Pointer[string] // what lockpipe is doing, for the message
 	ignored []os.Signal            // ignored when lockpipe started: they stay so for CMD
 }
@@ -608,9 +610,14 @@ var terminating = [...]struct {
 	name string
 }{{syscall.SIGTERM, "SIGTERM"}, {syscall.SIGINT, "SIGINT"}, {syscall.SIGHUP, "SIGHUP"}, {syscall.SIGQUIT, "SIGQUIT"}}
 
-// catchSignals installs lockpipe's handlers, and as PID 1 starts reaping orphans; main calls it first.
-func catchSignals() {
-	setDoing("starting")
+// catchSignals installs lockpipe's handlers, once, and as PID 1 starts reaping orphans.
+func catchSignals() { caught.once.Do(caught.install) }
+
+// install installs the handlers and starts the goroutines that answer them.
+func (caught *watcher) install() {
+	if caught.doing.Load() == nil {
+		setDoing("starting")
+	}
 	var sigs []os.Signal
 	for _, t := range terminating {
 		if signal.Ignored(t.sig) {
