@@ -199,26 +199,9 @@ func parse(args []string, getenv func(string) string) (*invocation, error) {
 			words = append(words, a)
 			continue
 		}
-		name, value, hasValue := strings.Cut(strings.TrimPrefix(a[1:], "-"), "=")
-		typed, _, _ := strings.Cut(a, "=")
-		f := fs.Lookup(name)
-		if f == nil {
-			return nil, usageError("unknown option " + strconv.Quote(typed) + suggest(name, optionNames(), "--"))
-		}
-		if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
-			if hasValue {
-				return nil, usageError("option " + strconv.Quote(typed) + " takes no value")
-			}
-			value = "true"
-		} else if !hasValue {
-			if i+1 == len(args) {
-				return nil, usageError("option " + strconv.Quote(typed) + " needs a value")
-			}
-			i++
-			value = args[i]
-		}
-		if err := fs.Set(name, value); err != nil {
-			return nil, usageError("invalid value " + strconv.Quote(value) + " for " + quoteIfNeeded(typed) + ": " + err.Error())
+		var err error
+		if i, err = setOption(fs, args, i); err != nil {
+			return nil, err
 		}
 	}
 	if len(words) > 0 {
@@ -253,6 +236,34 @@ func parse(args []string, getenv func(string) string) (*invocation, error) {
 		return nil, usageError("no command given; run 'lockpipe help'")
 	}
 	return inv, inv.complete(words, getenv)
+}
+
+// setOption sets the option args[i] names, with its value from the same
+// argument or the next, and returns the index of the last argument it used.
+func setOption(fs *flag.FlagSet, args []string, i int) (int, error) {
+	a := args[i]
+	name, value, hasValue := strings.Cut(strings.TrimPrefix(a[1:], "-"), "=")
+	typed, _, _ := strings.Cut(a, "=")
+	f := fs.Lookup(name)
+	if f == nil {
+		return i, usageError("unknown option " + strconv.Quote(typed) + suggest(name, optionNames(), "--"))
+	}
+	if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
+		if hasValue {
+			return i, usageError("option " + strconv.Quote(typed) + " takes no value")
+		}
+		value = "true"
+	} else if !hasValue {
+		if i+1 == len(args) {
+			return i, usageError("option " + strconv.Quote(typed) + " needs a value")
+		}
+		i++
+		value = args[i]
+	}
+	if err := fs.Set(name, value); err != nil {
+		return i, usageError("invalid value " + strconv.Quote(value) + " for " + quoteIfNeeded(typed) + ": " + err.Error())
+	}
+	return i, nil
 }
 
 // complete checks the command's arguments and options, and reads the variables of those not given.

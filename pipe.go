@@ -299,19 +299,10 @@ func await(r request, reading bool) error {
 	defer p.close()
 	debugf(doing)
 
-	// 2. A reader already waiting is met at once, with nothing set up for a
-	// wait; ENXIO (no reader) leaves the pipe's state untouched.
+	// 2. A reader already waiting is met at once, with nothing set up for a wait.
 	if !reading {
-		fd, err := p.reopen(flags | syscall.O_NONBLOCK)
-		switch {
-		case err == nil:
-			syscall.Close(fd)
-			info(done)
-			return nil
-		case err == syscall.ENXIO && r.nowait:
-			return &failure{statusNobody, slog.LevelWarn, "nobody is waiting to read from pipe at " + q}
-		case err != syscall.ENXIO:
-			return sysError("open pipe at", r.path, err)
+		if met, err := r.meetReader(p); met || err != nil {
+			return err
 		}
 	}
 
@@ -344,6 +335,25 @@ func await(r request, reading bool) error {
 	}
 	info(done)
 	return nil
+}
+
+// meetReader releases the readers waiting on p now, without waiting; met is
+// false when there are none, which --nowait reports as its failure.
+func (r request) meetReader(p *pipe) (met bool, err error) {
+	q := strconv.Quote(r.path)
+	// ENXIO (no reader) leaves the pipe's state untouched.
+	fd, err := p.reopen(syscall.O_WRONLY | syscall.O_NONBLOCK)
+	switch {
+	case err == nil:
+		syscall.Close(fd)
+		info("wrote to pipe at " + q)
+		return true, nil
+	case err == syscall.ENXIO && r.nowait:
+		return false, &failure{statusNobody, slog.LevelWarn, "nobody is waiting to read from pipe at " + q}
+	case err != syscall.ENXIO:
+		return false, sysError("open pipe at", r.path, err)
+	}
+	return false, nil
 }
 
 // drain reads and discards from fd until end-of-file.
