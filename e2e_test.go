@@ -169,6 +169,8 @@ func (c *child) status(t testing.TB) int {
 	select {
 	case <-c.done:
 	case <-time.After(bound):
+		c.cmd.Process.Kill() // then its output is whole, and no longer written
+		<-c.done
 		t.Fatalf("%v still running after %v; stderr:\n%s", c.cmd.Args, bound, c.stderr.String())
 	}
 	ws := c.cmd.ProcessState.Sys().(syscall.WaitStatus)
@@ -1109,14 +1111,16 @@ func TestDeleteRace(t *testing.T) {
 					t.Errorf("early %d: %d", i, st)
 				}
 			}
-			// Each latecomer is either done (released by the delete) or waiting on the path.
+			// Each latecomer is done (released by the delete), waits on the fresh
+			// pipe at the path, or holds the deleted pipe, from which the removal
+			// check releases it within 2 s.
 			var stay []*child
 			for _, c := range late {
 				waitFor(t, "latecomer done or waiting", func() bool {
 					waits, _ := waiting(c.pid())
 					return waits || !c.running()
 				})
-				if c.running() {
+				if c.running() && !holdsDeleted(c.pid()) {
 					stay = append(stay, c)
 				}
 			}
@@ -1133,6 +1137,17 @@ func TestDeleteRace(t *testing.T) {
 			t.Logf("%d latecomers waited on the fresh pipe", len(stay))
 		})
 	}
+}
+
+// holdsDeleted reports whether pid holds a descriptor on a file that has been removed.
+func holdsDeleted(pid int) bool {
+	links, _ := filepath.Glob(fmt.Sprintf("/proc/%d/fd/*", pid))
+	for _, l := range links {
+		if target, _ := os.Readlink(l); strings.HasSuffix(target, " (deleted)") {
+			return true
+		}
+	}
+	return false
 }
 
 // TestTimeoutAtDeadline brings a writer at a reader's deadline, many times.
