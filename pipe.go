@@ -20,9 +20,9 @@ import (
 )
 
 const (
-	oPath        = 0x200000   // O_PATH, the same on every Linux port; package syscall lacks it
-	pipefsMagic  = 0x50495045 // the file system that holds anonymous pipes
-	tries        = 10         // attempts when the path keeps changing under lockpipe
+	oPath        = 0x200000    // O_PATH, the same on every Linux port; package syscall lacks it
+	pipefsMagic  = 0x50495045  // the file system that holds anonymous pipes
+	tries        = 10          // attempts when the path keeps changing under lockpipe
 	removalCheck = time.Second // how often a waiter looks that its pipe is still at its path; release within 2 s
 )
 
