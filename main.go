@@ -211,10 +211,6 @@ func parse(args []string, getenv func(string) string) (*invocation, error) {
 		words = words[1:]
 	}
 	switch {
-	case dashes && (inv.cmd == nil || inv.cmd.name != "read" && inv.cmd.name != "write"):
-		return nil, usageError("a command to run after -- applies only to read and write")
-	case dashes && len(inv.exec) == 0:
-		return nil, usageError("nothing to run after --")
 	case inv.cmd != nil && inv.cmd.name == "help":
 		if len(words) > 1 {
 			return nil, usageError("help takes one command name at most")
@@ -222,18 +218,23 @@ func parse(args []string, getenv func(string) string) (*invocation, error) {
 		if len(words) == 1 {
 			inv.topic = words[0]
 		}
-		return inv, nil
 	case help:
 		if inv.cmd != nil {
 			inv.topic = inv.cmd.name
 		}
 		inv.cmd = lookup("help")
-		return inv, nil
 	case version:
 		inv.cmd = lookup("version")
-		return inv, nil
 	case inv.cmd == nil:
 		return nil, usageError("no command given; run 'lockpipe help'")
+	}
+	switch name := inv.cmd.name; {
+	case dashes && name != "read" && name != "write":
+		return nil, usageError("a command to run after -- applies only to read and write")
+	case dashes && len(inv.exec) == 0:
+		return nil, usageError("nothing to run after --")
+	case name == "help" || version:
+		return inv, nil
 	}
 	return inv, inv.complete(words, getenv)
 }

@@ -122,6 +122,8 @@ func TestUsageErrors(t *testing.T) {
 		{"dashes on delete", nil, []string{"d", "--", "-p"}, "applies only to read and write"},
 		{"dashes on help", nil, []string{"help", "--", "x"}, "applies only to read and write"},
 		{"dashes on version", nil, []string{"version", "--", "x"}, "applies only to read and write"},
+		{"dashes with -V", nil, []string{"w", "-V", "--", ""}, "applies only to read and write"},
+		{"dashes with -h", nil, []string{"read", "-h", "--", "x"}, "applies only to read and write"},
 		{"install without dir", nil, []string{"install"}, "install takes one directory"},
 		{"install with two", nil, []string{"install", "/a", "/b"}, "install takes one directory"},
 		{"path on install", nil, []string{"install", "-p", "/p", "/a"}, "option -p/--path does not apply to install"},
