@@ -68,11 +68,7 @@ func outputError(err error) error {
 	if pe, ok := err.(*os.PathError); ok {
 		err = pe.Err
 	}
-	msg := "cannot write to standard output: " + err.Error()
-	if errno, ok := err.(syscall.Errno); ok {
-		return &failure{int(errno), slog.LevelError, msg}
-	}
-	return &failure{statusOther, slog.LevelError, msg}
+	return &failure{exitStatus(err), slog.LevelError, "cannot write to standard output: " + err.Error()}
 }
 
 // exitStatus returns the exit status that reports err.

@@ -338,15 +338,14 @@ func commandNames() []string {
 // suggest returns "; did you mean PREFIX+NAME?" for the one name close to
 // typed, and otherwise a pointer to the help.
 func suggest(typed string, names []string, prefix string) string {
-	best, count := "", 0
+	best, bestD, count := "", 3, 0
 	for _, n := range names {
-		if d := distance(typed, n); d <= 2 && 2*d <= len(n) {
-			switch {
-			case best == "" || d < distance(typed, best):
-				best, count = n, 1
-			case d == distance(typed, best):
-				count++
-			}
+		switch d := distance(typed, n); {
+		case 2*d > len(n) || d > bestD:
+		case d < bestD:
+			best, bestD, count = n, d, 1
+		default:
+			count++
 		}
 	}
 	if count != 1 {

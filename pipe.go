@@ -222,19 +222,32 @@ func vanished(path string) error {
 		strconv.Itoa(tries) + " times it was there; something keeps removing it (resource temporarily unavailable)"}
 }
 
+// holdPipe holds the named pipe at path; nil with no error when nothing is
+// there, 17 for anything else, a dangling symbolic link included.
+func holdPipe(path string) (*pipe, error) {
+	p, err := hold(path, true)
+	switch {
+	case err != nil:
+		return nil, err
+	case p.what != "":
+		p.close()
+		return nil, notPipeError(path, p.what)
+	case !p.there():
+		return nil, nil
+	}
+	return p, nil
+}
+
 // ensure holds the named pipe at path, creating it first when nothing is there.
 func ensure(path string, mode uint32) (*pipe, error) {
 	q := strconv.Quote(path)
 	debugf("ensuring pipe exists at " + q)
 	for try := 0; try < tries; try++ {
-		p, err := hold(path, true)
+		p, err := holdPipe(path)
 		switch {
 		case err != nil:
 			return nil, err
-		case p.what != "":
-			p.close()
-			return nil, notPipeError(path, p.what)
-		case p.there():
+		case p != nil:
 			if try == 0 {
 				info("pipe exists at " + q)
 			}
@@ -266,13 +279,11 @@ func (r request) hold() (*pipe, error) {
 	}
 	q := strconv.Quote(r.path)
 	debugf("checking if pipe exists at " + q)
-	p, err := hold(r.path, true)
+	p, err := holdPipe(r.path)
 	switch {
 	case err != nil:
 		return nil, err
-	case p.what != "":
-		return nil, notPipeError(r.path, p.what)
-	case p.there():
+	case p != nil:
 		info("pipe exists at " + q)
 		return p, nil
 	case r.ifExists:
