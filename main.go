@@ -8,10 +8,8 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"io"
 	"log/slog"
-	"math"
 	"os"
 	"runtime/debug"
 	"strconv"
@@ -138,47 +136,34 @@ func lookup(name string) *command {
 
 // invocation is a parsed command line.
 type invocation struct {
-	cmd   *command
-	req   request
-	given optSet   // options set on the command line
-	topic string   // help: the command to show
-	dir   string   // install: the destination directory
-	exec  []string // CMD and its arguments, after --
+	cmd           *command
+	req           request
+	given         optSet   // options set on the command line
+	topic         string   // help: the command to show
+	dir           string   // install: the destination directory
+	exec          []string // CMD and its arguments, after --
+	help, version bool     // -h/--help or -V/--version given
 }
 
-// optValue lets the flag package set an option through its parser.
-type optValue struct {
-	o   *option
-	inv *invocation
-}
-
-// String returns nothing: the flag package's defaults are never printed.
-func (v optValue) String() string { return "" }
-
-// IsBoolFlag reports whether the option is a switch.
-func (v optValue) IsBoolFlag() bool { return v.o.meta == "" }
-
-// Set parses s into the option and records that it was given.
-func (v optValue) Set(s string) error {
-	v.inv.given |= v.o.bit
-	return v.o.set(&v.inv.req, s)
-}
-
-// flagSet returns the flag set that knows every option, writing into inv, and the help and version switches.
-func (inv *invocation) flagSet(help, version *bool) *flag.FlagSet {
-	fs := flag.NewFlagSet("lockpipe", flag.ContinueOnError)
+// findOption returns the option called name, short or long, or nil.
+func findOption(name string) *option {
 	for i := range options {
-		v := optValue{&options[i], inv}
-		if options[i].short != "" {
-			fs.Var(v, options[i].short, "")
+		if o := &options[i]; name == o.long || name != "" && name == o.short {
+			return o
 		}
-		fs.Var(v, options[i].long, "")
 	}
-	fs.BoolVar(help, "h", false, "")
-	fs.BoolVar(help, "help", false, "")
-	fs.BoolVar(version, "V", false, "")
-	fs.BoolVar(version, "version", false, "")
-	return fs
+	return nil
+}
+
+// switchFor returns the field -h/--help or -V/--version sets, or nil for any other name.
+func (inv *invocation) switchFor(name string) *bool {
+	switch name {
+	case "h", "help":
+		return &inv.help
+	case "V", "version":
+		return &inv.version
+	}
+	return nil
 }
 
 // parse decides the command, its options and CMD from args and the
@@ -186,8 +171,7 @@ func (inv *invocation) flagSet(help, version *bool) *flag.FlagSet {
 // command, in the flag package's forms; everything after -- is CMD's.
 func parse(args []string, getenv func(string) string) (*invocation, error) {
 	inv := &invocation{req: request{path: defaultPath, mode: 0o600}}
-	var help, version, dashes bool
-	fs := inv.flagSet(&help, &version)
+	var dashes bool
 	var words []string
 	for i := 0; i < len(args); i++ {
 		a := args[i]
@@ -200,7 +184,7 @@ func parse(args []string, getenv func(string) string) (*invocation, error) {
 			continue
 		}
 		var err error
-		if i, err = setOption(fs, args, i); err != nil {
+		if i, err = inv.setOption(args, i); err != nil {
 			return nil, err
 		}
 	}
@@ -218,12 +202,12 @@ func parse(args []string, getenv func(string) string) (*invocation, error) {
 		if len(words) == 1 {
 			inv.topic = words[0]
 		}
-	case help:
+	case inv.help:
 		if inv.cmd != nil {
 			inv.topic = inv.cmd.name
 		}
 		inv.cmd = lookup("help")
-	case version:
+	case inv.version:
 		inv.cmd = lookup("version")
 	case inv.cmd == nil:
 		return nil, usageError("no command given; run 'lockpipe help'")
@@ -233,7 +217,7 @@ func parse(args []string, getenv func(string) string) (*invocation, error) {
 		return nil, usageError("a command to run after -- applies only to read and write")
 	case dashes && len(inv.exec) == 0:
 		return nil, usageError("nothing to run after --")
-	case name == "help" || version:
+	case name == "help" || inv.version:
 		return inv, nil
 	}
 	return inv, inv.complete(words, getenv)
@@ -241,29 +225,32 @@ func parse(args []string, getenv func(string) string) (*invocation, error) {
 
 // setOption sets the option args[i] names, with its value from the same
 // argument or the next, and returns the index of the last argument it used.
-func setOption(fs *flag.FlagSet, args []string, i int) (int, error) {
+func (inv *invocation) setOption(args []string, i int) (int, error) {
 	a := args[i]
 	name, value, hasValue := strings.Cut(strings.TrimPrefix(a[1:], "-"), "=")
 	typed, _, _ := strings.Cut(a, "=")
-	f := fs.Lookup(name)
-	if f == nil {
-		return i, usageError("unknown option " + strconv.Quote(typed) + suggest(name, optionNames(), "--"))
+	if on := inv.switchFor(name); on != nil && !hasValue {
+		*on = true
+		return i, nil
 	}
-	if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
-		if hasValue {
-			return i, usageError("option " + strconv.Quote(typed) + " takes no value")
-		}
-		value = "true"
-	} else if !hasValue {
-		if i+1 == len(args) {
-			return i, usageError("option " + strconv.Quote(typed) + " needs a value")
-		}
+	o := findOption(name)
+	switch {
+	case o == nil && inv.switchFor(name) != nil:
+		return i, usageError("option " + strconv.Quote(typed) + " takes no value")
+	case o == nil:
+		return i, usageError("unknown option " + strconv.Quote(typed) + suggest(name, optionNames(), "--"))
+	case o.meta == "" && hasValue:
+		return i, usageError("option " + strconv.Quote(typed) + " takes no value")
+	case o.meta != "" && !hasValue && i+1 == len(args):
+		return i, usageError("option " + strconv.Quote(typed) + " needs a value")
+	case o.meta != "" && !hasValue:
 		i++
 		value = args[i]
 	}
-	if err := fs.Set(name, value); err != nil {
+	if err := o.set(&inv.req, value); err != nil {
 		return i, usageError("invalid value " + strconv.Quote(value) + " for " + quoteIfNeeded(typed) + ": " + err.Error())
 	}
+	inv.given |= o.bit
 	return i, nil
 }
 
@@ -414,20 +401,17 @@ func parseTimeout(s string) (time.Duration, error) {
 	if s == "infinity" || s == "inf" {
 		return 0, nil
 	}
-	if s != "" && strings.Trim(s, "0123456789.") == "" && strings.Count(s, ".") <= 1 && s != "." {
-		f, err := strconv.ParseFloat(s, 64)
-		if err != nil || f*float64(time.Second) >= math.MaxInt64 {
-			return 0, errors.New("out of range")
-		}
-		d := time.Duration(f * float64(time.Second))
-		if d == 0 && f > 0 {
-			d = 1 // a tiny limit must not turn into none at all
-		}
-		return d, nil
+	// Plain seconds go through ParseDuration too, which reads decimals exactly.
+	seconds := s != "" && strings.Trim(s, "0123456789.") == "" && strings.Count(s, ".") <= 1 && s != "."
+	if seconds {
+		s += "s"
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil || d < 0 {
 		return 0, errors.New("not a duration")
+	}
+	if d == 0 && seconds && strings.Trim(s, "0.s") != "" {
+		d = 1 // a tiny limit must not turn into none at all
 	}
 	return d, nil
 }

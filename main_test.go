@@ -93,6 +93,9 @@ func TestUsageErrors(t *testing.T) {
 		{"bad option syntax", nil, []string{"---p", "x", "exists"}, `unknown option "---p"`},
 		{"missing value", nil, []string{"exists", "-p"}, `option "-p" needs a value`},
 		{"value for a switch", nil, []string{"write", "--nowait=yes"}, `option "--nowait" takes no value`},
+		{"value for help", nil, []string{"--help=read"}, `option "--help" takes no value`},
+		{"value for version", nil, []string{"-V=1"}, `option "-V" takes no value`},
+		{"help with three dashes", nil, []string{"---help"}, `unknown option "---help"; did you mean --help?`},
 		{"bad mode", nil, []string{"create", "-m", "888"}, `invalid value "888" for -m: not an octal mode`},
 		{"bad mode long", nil, []string{"create", "--mode=01777"}, `invalid value "01777" for --mode`},
 		{"bad mode env", []string{"LOCKPIPE_MODE=rw"}, []string{"create"}, `invalid LOCKPIPE_MODE "rw"`},
@@ -244,14 +247,14 @@ func TestParseTimeout(t *testing.T) {
 	ok := map[string]time.Duration{
 		"0": 0, "infinity": 0, "inf": 0, "0s": 0, "30": 30 * time.Second, "0.5": 500 * time.Millisecond,
 		"500ms": 500 * time.Millisecond, "90s": 90 * time.Second, "1h30m": 90 * time.Minute, ".25": 250 * time.Millisecond,
-		"3.": 3 * time.Second, "0.0000000001": 1,
+		"3.": 3 * time.Second, "0.0000000001": 1, "0.000": 0, "1.5": 1500 * time.Millisecond, "2562047": 2562047 * time.Second,
 	}
 	for in, want := range ok {
 		if got, err := parseTimeout(in); err != nil || got != want {
 			t.Errorf("parseTimeout(%q) = %v, %v; want %v", in, got, err, want)
 		}
 	}
-	for _, in := range []string{"", " ", ".", "-1", "-1s", "1e3", "NaN", "Inf", "soon", "1d", "99999999999999999999", "1.2.3", "0x10", " 5"} {
+	for _, in := range []string{"", " ", ".", "-1", "-1s", "1e3", "NaN", "Inf", "soon", "1d", "99999999999999999999", "1.2.3", "0x10", " 5", "9223372037", "5s5"} {
 		if d, err := parseTimeout(in); err == nil {
 			t.Errorf("parseTimeout(%q) = %v, accepted", in, d)
 		}
