@@ -229,14 +229,15 @@ func (inv *invocation) setOption(args []string, i int) (int, error) {
 	a := args[i]
 	name, value, hasValue := strings.Cut(strings.TrimPrefix(a[1:], "-"), "=")
 	typed, _, _ := strings.Cut(a, "=")
-	if on := inv.switchFor(name); on != nil && !hasValue {
+	if on := inv.switchFor(name); on != nil {
+		if hasValue {
+			return i, usageError("option " + strconv.Quote(typed) + " takes no value")
+		}
 		*on = true
 		return i, nil
 	}
 	o := findOption(name)
 	switch {
-	case o == nil && inv.switchFor(name) != nil:
-		return i, usageError("option " + strconv.Quote(typed) + " takes no value")
 	case o == nil:
 		return i, usageError("unknown option " + strconv.Quote(typed) + suggest(name, optionNames(), "--"))
 	case o.meta == "" && hasValue:
