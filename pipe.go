@@ -199,15 +199,12 @@ func create(path string, mode uint32) error {
 			info("created pipe at " + q)
 			return nil
 		}
-		p, err := hold(path, true)
+		p, err := holdPipe(path)
 		if err != nil {
 			return err
 		}
-		p.close()
-		switch {
-		case p.what != "":
-			return notPipeError(path, p.what)
-		case p.there():
+		if p != nil {
+			p.close()
 			warn("pipe already exists at " + q)
 			return nil
 		}
