@@ -1,7 +1,7 @@
 package main
 
 // The bottom layer: exit statuses, failures and their one line, the
-// env_logger-style log, and the one way out of the process.
+// env_logger-style log and its settings, and the one way out of the process.
 
 import (
 	"context"
@@ -12,8 +12,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
+	"unsafe"
 )
 
 // Exit statuses that are not the errno of a failed system call.
@@ -42,7 +44,7 @@ func (f *failure) Error() string { return f.msg }
 
 // usageError reports a bad command line or environment.
 func usageError(msg string) error {
-	return &failure{statusUsage, slog.LevelError, msg}
+	return &failure{statusUsage, levelUsage, msg}
 }
 
 // notPipeError reports that path holds something that lockpipe must leave alone.
@@ -85,8 +87,9 @@ func exitStatus(err error) int {
 }
 
 // exitMu is taken for good by the first way out, so that a signal and the
-// end of a command never both report, and nothing ends the process while it is held.
-var exitMu sync.Mutex
+// end of a command never both report; stepMu is held through a step that no
+// signal may cut short (a path moved away), and taken for good by a signal.
+var exitMu, stepMu sync.Mutex
 
 // exit logs err's line and ends the process with its status; nil is success.
 func exit(err error) {
@@ -101,10 +104,44 @@ func exit(err error) {
 	os.Exit(exitStatus(err))
 }
 
-// holdExit keeps the process from ending until the returned function is called.
-func holdExit() (release func()) {
-	exitMu.Lock()
-	return exitMu.Unlock
+// exitWithin is exit for a signal: it waits for a step in progress, then
+// ends the process within d even if its line cannot be written by then
+// (standard error a pipe nobody drains), dropping the line.
+func exitWithin(err error, d time.Duration) {
+	stepMu.Lock()
+	go func() {
+		nap(d)
+		os.Exit(exitStatus(err))
+	}()
+	exit(err)
+}
+
+// unstoppable marks a step that no signal may cut short: the process does
+// not end on a signal until the returned function is called.
+func unstoppable() (done func()) {
+	stepMu.Lock()
+	return stepMu.Unlock
+}
+
+// doing is what lockpipe is doing, for the message of a signal that ends it.
+var doing atomic.Pointer[string]
+
+// setDoing says what lockpipe is doing.
+func setDoing(s string) { doing.Store(&s) }
+
+// doingNow returns what lockpipe is doing, or "".
+func doingNow() string {
+	if s := doing.Load(); s != nil {
+		return *s
+	}
+	return ""
+}
+
+// nap sleeps in the kernel, without Go's timers, which need descriptors of their own.
+func nap(d time.Duration) {
+	ts := syscall.NsecToTimespec(int64(d))
+	for syscall.Nanosleep(&ts, &ts) == syscall.EINTR {
+	}
 }
 
 // levelTrace is env_logger's trace, below slog's debug.
@@ -125,7 +162,27 @@ var _ slog.Handler = (*logHandler)(nil)
 // logger is the process's one handler. Records go to it directly rather
 // than through slog.Logger: calling a Handler through the interface keeps
 // slog's default text and JSON handlers in the binary, about 300 kB.
-var logger = logHandler{min: slog.LevelInfo, w: os.Stderr}
+var logger = logHandler{min: slog.LevelInfo, w: fdWriter(2)}
+
+// fdWriter writes to a descriptor with write(2) itself: no lock, no poller,
+// so that a signal's line never waits behind another, nor opens descriptors.
+type fdWriter int
+
+// Write writes b whole, or stops at the first error.
+func (fd fdWriter) Write(b []byte) (int, error) {
+	n := 0
+	for n < len(b) {
+		m, err := syscall.Write(int(fd), b[n:])
+		if err != nil && err != syscall.EINTR {
+			return n, err
+		}
+		n += max(m, 0)
+	}
+	return n, nil
+}
+
+// logTo sends the log to fd from now on.
+func logTo(fd int) { logger.w = fdWriter(fd) }
 
 // Enabled reports whether records at level are written.
 func (h *logHandler) Enabled(_ context.Context, level slog.Level) bool { return level >= h.min }
@@ -156,19 +213,23 @@ func (h *logHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
 // WithGroup returns h: lockpipe logs plain messages.
 func (h *logHandler) WithGroup(string) slog.Handler { return h }
 
-// logAt logs msg at level if the filter lets it through.
+// logAt logs msg at level if the filter lets it through; a usage error,
+// about the command line rather than the run, always gets its line.
 func logAt(level slog.Level, msg string) {
 	ctx := context.Background()
-	if logger.Enabled(ctx, level) {
+	if logger.Enabled(ctx, level) || level == levelUsage {
 		logger.Handle(ctx, slog.NewRecord(time.Time{}, level, msg, 0))
 	}
 }
 
+// levelUsage is the level of a usage error: an ERROR that no filter hides.
+const levelUsage = slog.LevelError + 1
+
 // trace logs at TRACE.
 func trace(msg string) { logAt(levelTrace, msg) }
 
-// debugf logs at DEBUG.
-func debugf(msg string) { logAt(slog.LevelDebug, msg) }
+// debug logs at DEBUG.
+func debug(msg string) { logAt(slog.LevelDebug, msg) }
 
 // info logs at INFO.
 func info(msg string) { logAt(slog.LevelInfo, msg) }
@@ -225,4 +286,32 @@ func parseFilter(s string) (min slog.Level, bad []string) {
 		return target, bad
 	}
 	return global, bad
+}
+
+// isTerminal reports whether fd is a terminal.
+func isTerminal(fd int) bool {
+	var t syscall.Termios
+	_, _, errno := syscall.Syscall(syscall.SYS_IOCTL, uintptr(fd), syscall.TCGETS, uintptr(unsafe.Pointer(&t)))
+	return errno == 0
+}
+
+// setupLogging applies LOCKPIPE_LOG_FILTER and LOCKPIPE_LOG_STYLE, warning about what it ignores.
+func setupLogging(getenv func(string) string) {
+	min, bad := parseFilter(getenv("LOCKPIPE_LOG_FILTER"))
+	logger.min = min
+	style := strings.ToLower(strings.TrimSpace(getenv("LOCKPIPE_LOG_STYLE")))
+	switch style {
+	case "always":
+		logger.color = true
+	case "never":
+		logger.color = false
+	default:
+		logger.color = isTerminal(2) && getenv("TERM") != "dumb" && getenv("NO_COLOR") == ""
+	}
+	for _, item := range bad {
+		warn("ignoring " + strconv.Quote(item) + " in LOCKPIPE_LOG_FILTER: not off, error, warn, info, debug, trace or lockpipes=LEVEL")
+	}
+	if style != "" && style != "auto" && style != "always" && style != "never" {
+		warn("ignoring LOCKPIPE_LOG_STYLE " + strconv.Quote(getenv("LOCKPIPE_LOG_STYLE")) + ": not auto, always or never")
+	}
 }

@@ -99,7 +99,7 @@ func TestLogLines(t *testing.T) {
 	defer func() { logger = saved }()
 	var buf bytes.Buffer
 	logger = logHandler{min: levelTrace, w: &buf}
-	for _, f := range []func(string){trace, debugf, info, warn} {
+	for _, f := range []func(string){trace, debug, info, warn} {
 		f("m")
 	}
 	logAt(slog.LevelError, "m")

@@ -2,7 +2,9 @@
 // commitment-free alternative to sleep. See README.md.
 //
 // main.go is the command line: the tables of options and commands, parsing,
-// help and dispatch. pipe.go does what a command asks of the pipe, and
+// help, and the commands themselves, which put the two layers below
+// together. pipe.go is the pipe and the wait on it; process.go what the
+// process does around it (signals, children, becoming CMD, installing);
 // exitcode.go turns how it ended into a log line and an exit status.
 package main
 
@@ -10,13 +12,13 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"math"
 	"os"
-	"runtime/debug"
+	runtimedebug "runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
-	"unsafe"
 )
 
 // version is the version to report; set it with -ldflags '-X main.version=v1.2.3'.
@@ -26,7 +28,7 @@ var version string
 const defaultPath = "/run/forever"
 
 // optSet is a set of options, one bit each.
-type optSet uint8
+type optSet uint16
 
 const (
 	optPath optSet = 1 << iota
@@ -34,6 +36,12 @@ const (
 	optTimeout
 	optNowait
 	optIfExists
+	optGrace
+	optSignal
+	optStdin
+	optStdout
+	optStderr
+	optRedirect = optStdin | optStdout | optStderr
 )
 
 // option is one option: its flags, its environment variable and its parser.
@@ -43,7 +51,7 @@ type option struct {
 	env         string // "" for none
 	meta        string // the value's name in help; "" for a switch, which takes none
 	def, help   string
-	set         func(r *request, s string) error
+	set         func(inv *invocation, s string) error
 }
 
 var options = [...]option{
@@ -52,13 +60,25 @@ var options = [...]option{
 	{bit: optMode, short: "m", long: "mode", env: "LOCKPIPE_MODE", meta: "OCTAL", def: "0600",
 		help: "permissions of a pipe this call creates, whatever the umask", set: setMode},
 	{bit: optTimeout, short: "t", long: "timeout", env: "LOCKPIPE_TIMEOUT", meta: "DURATION", def: "none",
-		help: "give up waiting after this long, exit 110: 500ms, 90s, 1h30m, 30, 0.5; 0 or infinity: never", set: setTimeout},
+		help: "give up waiting after this long, exit 110: 500ms, 90s, 1h30m, 2d, 30, 0.5; 0, inf or infinity: never",
+		set:  func(inv *invocation, s string) (err error) { inv.req.timeout, err = parseDuration(s, 0); return }},
 	{bit: optNowait, short: "n", long: "nowait",
 		help: "release the readers waiting now and never wait; exit 6 if there are none",
-		set:  func(r *request, _ string) error { r.nowait = true; return nil }},
+		set:  func(inv *invocation, _ string) error { inv.req.nowait = true; return nil }},
 	{bit: optIfExists, long: "if-exists",
 		help: "when nothing is at the path, exit 0 at once and create nothing",
-		set:  func(r *request, _ string) error { r.ifExists = true; return nil }},
+		set:  func(inv *invocation, _ string) error { inv.req.ifExists = true; return nil }},
+	{bit: optGrace, long: "grace", meta: "DURATION", def: "10s",
+		help: "run: how long CMD's process group has after the signal before SIGKILL; 0: at once, inf: never",
+		set:  func(inv *invocation, s string) (err error) { inv.grace, err = parseDuration(s, math.MaxInt64); return }},
+	{bit: optSignal, long: "signal", meta: "NAME", def: "TERM",
+		help: "run: what stops CMD's process group once released: TERM, INT, HUP, QUIT, USR1, USR2 or KILL", set: setSignal},
+	{bit: optStdin, long: "stdin", help: "read: CMD reads its standard input from the pipe",
+		set: func(inv *invocation, _ string) error { inv.stdio[0] = true; return nil }},
+	{bit: optStdout, long: "stdout", help: "write: CMD writes its standard output into the pipe",
+		set: func(inv *invocation, _ string) error { inv.stdio[1] = true; return nil }},
+	{bit: optStderr, long: "stderr", help: "write: CMD writes its standard error into the pipe",
+		set: func(inv *invocation, _ string) error { inv.stdio[2] = true; return nil }},
 }
 
 // command is one subcommand, as in cmd/go's base.Command.
@@ -76,39 +96,66 @@ var commands = [...]command{
 		long: `Create makes a named pipe at the path, with the mode exactly, whatever the
 umask. A named pipe already there is success, with a warning. A missing
 parent directory is not created.`,
-		run: func(inv *invocation, _ io.Writer) error { return create(inv.req.path, inv.req.mode) }},
+		run: func(inv *invocation, _ io.Writer) error {
+			recoverDelete(inv.req.path)
+			return create(inv.req.path, inv.req.mode)
+		}},
 	{name: "delete", alias: "d", opts: optPath,
 		short: "release everyone waiting on the pipe, then remove it",
 		long: `Delete releases every reader and writer waiting on the named pipe (they
 exit 0), then removes it. Nothing there is success, with a warning. A
-symbolic link is never removed, even one that leads to a named pipe.`,
+symbolic link is never removed, even one that leads to a named pipe. When
+the pipe cannot be removed, nobody is released.`,
 		run: runDelete},
 	{name: "exists", alias: "e", opts: optPath,
 		short: "exit 0 if the named pipe exists, 1 if nothing is there",
 		long: `Exists exits 0 when a named pipe is at the path (following symbolic
-links), 1 when nothing is there (a missing parent directory included), 17
-when something else is there, and the errno when the check itself fails.`,
+links), 1 when nothing is there (a missing parent directory or a dangling
+symbolic link included), 17 when something else is there, and the errno
+when the check itself fails.`,
 		run: runExists},
-	{name: "read", alias: "r", opts: optPath | optMode | optTimeout | optIfExists, args: "[-- CMD [ARG...]]",
+	{name: "read", alias: "r", opts: optPath | optMode | optTimeout | optIfExists | optStdin, args: "[-- CMD [ARG...]]",
 		short: "wait until something writes to the pipe",
 		long: `Read creates the named pipe if nothing is there, then waits until a writer
 opens it, discards whatever it sends until end-of-file, and exits 0. One
 write releases every reader waiting at that moment; readers that come later
-wait for the next one. The pipe is never deleted. A reader whose pipe is
-removed from its path is released within 2 s.
+wait for the next one. A pipe that lockpipe hold holds is read until the
+hold ends; once it has ended, read passes at once. A reader whose pipe is
+removed from its path is released within 2 s. The pipe is never deleted.
 
 With -- CMD, lockpipe becomes CMD once released (same PID, environment and
-standard streams); after a timeout, a signal or a failure CMD never runs.`,
-		run: func(inv *invocation, _ io.Writer) error { return await(inv.req, true) }},
-	{name: "write", alias: "w", opts: optPath | optMode | optTimeout | optNowait | optIfExists, args: "[-- CMD [ARG...]]",
+standard streams); after a timeout, a signal or a failure CMD never runs.
+With --stdin, CMD reads its standard input from the pipe instead: lockpipe
+becomes CMD as soon as a writer has opened it, and reads nothing itself.`,
+		run: func(inv *invocation, _ io.Writer) error { return runWait(inv, true) }},
+	{name: "write", alias: "w", opts: optPath | optMode | optTimeout | optNowait | optIfExists | optStdout | optStderr, args: "[-- CMD [ARG...]]",
 		short: "wait until something reads from the pipe",
 		long: `Write creates the named pipe if nothing is there, then waits until a reader
 opens it, closes it without writing, and exits 0. One read releases every
 writer waiting at that moment. The pipe is never deleted. With --nowait it
-never waits: it releases the readers waiting now, or exits 6 if there are none.
+never waits: it releases the readers waiting now, or exits 6 if there are
+none. A held pipe counts as read at once, and releases none of its readers.
 
-With -- CMD, lockpipe becomes CMD once released, as for read.`,
-		run: func(inv *invocation, _ io.Writer) error { return await(inv.req, false) }},
+With -- CMD, lockpipe becomes CMD once released, as for read. With --stdout
+or --stderr (or both), CMD writes that stream into the pipe.`,
+		run: func(inv *invocation, _ io.Writer) error { return runWait(inv, false) }},
+	{name: "hold", opts: optPath | optMode, args: "[-- CMD [ARG...]]",
+		short: "hold the pipe while CMD runs: its readers wait until CMD ends",
+		long: `Hold makes sure a named pipe is at the path, holds it open for writing and
+runs CMD as its child: every reader of the pipe waits until CMD ends, however
+it ends (SIGKILL and lockpipe's own death included), and passes at once after
+that, until the pipe is held again. Signals are forwarded to CMD, orphans
+reaped as PID 1, and lockpipe exits with CMD's status. Without CMD it holds
+until a signal ends it. It marks the pipe with the sticky bit (ls shows t).`,
+		run: runHold},
+	{name: "run", opts: optPath | optMode | optTimeout | optGrace | optSignal, args: "-- CMD [ARG...]",
+		short: "run CMD until the pipe releases it, then stop it: a sidecar's end",
+		long: `Run makes sure a named pipe is at the path, starts CMD as its child in a
+process group of its own, and waits on the pipe as read does. Once released
+(a write, a delete, the end of a hold) it sends --signal to CMD's group, then
+SIGKILL after --grace to what is left of it, and exits 0. If CMD ends first,
+run exits with its status; after --timeout it stops CMD and exits 110.`,
+		run: runRun},
 	{name: "install", args: "DIR",
 		short: "copy this binary to DIR/lockpipe, for a shared volume",
 		long: `Install copies the running binary to DIR/lockpipe with mode 0755, replacing
@@ -138,11 +185,14 @@ func lookup(name string) *command {
 type invocation struct {
 	cmd           *command
 	req           request
-	given         optSet   // options set on the command line
-	topic         string   // help: the command to show
-	dir           string   // install: the destination directory
-	exec          []string // CMD and its arguments, after --
-	help, version bool     // -h/--help or -V/--version given
+	given         optSet         // options set on the command line
+	topic         string         // help: the command to show
+	dir           string         // install: the destination directory
+	exec          []string       // CMD and its arguments, after --
+	grace         time.Duration  // run: before SIGKILL
+	stop          syscall.Signal // run: what stops CMD
+	stdio         [3]bool        // the standard streams CMD gets from the pipe
+	help, version bool           // -h/--help or -V/--version given
 }
 
 // findOption returns the option called name, short or long, or nil.
@@ -170,7 +220,7 @@ func (inv *invocation) switchFor(name string) *bool {
 // environment; it touches nothing else. Options go before or after the
 // command, in the flag package's forms; everything after -- is CMD's.
 func parse(args []string, getenv func(string) string) (*invocation, error) {
-	inv := &invocation{req: request{path: defaultPath, mode: 0o600}}
+	inv := &invocation{req: request{path: defaultPath, mode: 0o600}, grace: 10 * time.Second, stop: syscall.SIGTERM}
 	var dashes bool
 	var words []string
 	for i := 0; i < len(args); i++ {
@@ -213,14 +263,19 @@ func parse(args []string, getenv func(string) string) (*invocation, error) {
 		return nil, usageError("no command given; run 'lockpipe help'")
 	}
 	switch name := inv.cmd.name; {
-	case dashes && name != "read" && name != "write":
-		return nil, usageError("a command to run after -- applies only to read and write")
+	case dashes && !takesCmd(name):
+		return nil, usageError("a command to run after -- applies only to read, write, hold and run")
 	case dashes && len(inv.exec) == 0:
 		return nil, usageError("nothing to run after --")
 	case name == "help" || inv.version:
 		return inv, nil
 	}
 	return inv, inv.complete(words, getenv)
+}
+
+// takesCmd reports whether the command named name runs a CMD given after --.
+func takesCmd(name string) bool {
+	return name == "read" || name == "write" || name == "hold" || name == "run"
 }
 
 // setOption sets the option args[i] names, with its value from the same
@@ -248,7 +303,7 @@ func (inv *invocation) setOption(args []string, i int) (int, error) {
 		i++
 		value = args[i]
 	}
-	if err := o.set(&inv.req, value); err != nil {
+	if err := o.set(inv, value); err != nil {
 		return i, usageError("invalid value " + strconv.Quote(value) + " for " + quoteIfNeeded(typed) + ": " + err.Error())
 	}
 	inv.given |= o.bit
@@ -263,6 +318,9 @@ func (inv *invocation) complete(words []string, getenv func(string) string) erro
 		return usageError("install takes one directory, DIR; run 'lockpipe help install'")
 	case c.name == "install":
 		inv.dir = words[0]
+	case len(words) > 0 && takesCmd(c.name):
+		return usageError("unexpected argument " + strconv.Quote(words[0]) + " after " + c.name +
+			"; to run it once released, put -- before it: lockpipe " + c.name + " ... -- " + words[0])
 	case len(words) > 0:
 		return usageError("unexpected argument " + strconv.Quote(words[0]) + " after " + c.name)
 	}
@@ -278,13 +336,32 @@ func (inv *invocation) complete(words []string, getenv func(string) string) erro
 		}
 		// An empty variable counts as unset, as in most tools.
 		if s := getenv(o.env); s != "" {
-			if err := o.set(&inv.req, s); err != nil {
+			if err := o.set(inv, s); err != nil {
 				return usageError("invalid " + o.env + " " + strconv.Quote(s) + ": " + err.Error())
 			}
 		}
 	}
-	if inv.req.nowait && inv.given&optTimeout != 0 {
+	redirect := inv.given & optRedirect
+	switch {
+	case inv.req.nowait && inv.given&optTimeout != 0:
 		return usageError("option -n/--nowait never waits, so -t/--timeout does not apply")
+	case c.name == "run" && len(inv.exec) == 0:
+		return usageError("run needs a command to run: lockpipe run ... -- CMD [ARG...]")
+	case redirect != 0 && len(inv.exec) == 0:
+		return usageError("option " + optionName(firstOption(redirect)) + " connects the pipe to CMD, and no CMD is given after --")
+	case redirect != 0 && inv.req.ifExists:
+		return usageError("option " + optionName(firstOption(redirect)) + " with --if-exists: when nothing is there, there is nothing to connect CMD to")
+	}
+	inv.req.keep = redirect != 0
+	return nil
+}
+
+// firstOption returns the first option in set.
+func firstOption(set optSet) *option {
+	for i := range options {
+		if set&options[i].bit != 0 {
+			return &options[i]
+		}
 	}
 	return nil
 }
@@ -369,86 +446,163 @@ func distance(a, b string) int {
 }
 
 // setPath sets the pipe's path.
-func setPath(r *request, s string) error {
+func setPath(inv *invocation, s string) error {
 	if strings.TrimSpace(s) == "" {
 		return errors.New("the path is empty")
 	}
-	r.path = s
+	inv.req.path = s
 	return nil
 }
 
 // setMode sets the permissions for a pipe this call creates.
-func setMode(r *request, s string) error {
+func setMode(inv *invocation, s string) error {
 	n, err := strconv.ParseUint(s, 8, 32)
 	if err != nil || n > 0o777 {
 		return errors.New("not an octal mode from 0 to 0777")
 	}
-	r.mode = uint32(n)
+	inv.req.mode = uint32(n)
 	return nil
 }
 
-// setTimeout sets how long read and write wait, as sleep or Go write a duration.
-func setTimeout(r *request, s string) error {
-	d, err := parseTimeout(s)
+// setSignal sets the signal run stops CMD with: a name, with or without SIG, in any case.
+func setSignal(inv *invocation, s string) error {
+	name := "SIG" + strings.TrimPrefix(strings.ToUpper(s), "SIG")
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGKILL} {
+		if signalName(sig) == name {
+			inv.stop = sig
+			return nil
+		}
+	}
+	return errors.New("not TERM, INT, HUP, QUIT, USR1, USR2 or KILL")
+}
+
+// parseDuration reads a duration as sleep or Go write it: plain seconds,
+// a number with s, m, h or d, or a Go duration; inf and infinity, in any
+// case, give infinite. Exponents and hexadecimal, which sleep also takes, are refused.
+func parseDuration(s string, infinite time.Duration) (time.Duration, error) {
+	if l := strings.ToLower(s); l == "inf" || l == "infinity" {
+		return infinite, nil
+	}
+	bad := errors.New("not a duration like 500ms, 90s, 1h30m, 2d, 30, 0.5, 0 or infinity")
+	number := strings.TrimRight(s, "smhd")
+	if len(s)-len(number) > 1 || number == "" || number == "." || strings.Trim(number, "0123456789.") != "" || strings.Count(number, ".") > 1 {
+		// Not sleep's form: a Go duration, such as 1h30m, 1.5h or 300us.
+		d, err := time.ParseDuration(s)
+		switch {
+		case err == nil && d >= 0:
+			return d, nil
+		case err != nil && goDuration(s):
+			return 0, errOutOfRange
+		}
+		return 0, bad
+	}
+	// Through ParseDuration too, which reads decimals exactly and keeps strconv's float parser out.
+	unit := map[string]time.Duration{"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[s[len(number):]]
+	d, err := time.ParseDuration(number + "s")
+	switch {
+	case err != nil || d > math.MaxInt64/unit:
+		return 0, errOutOfRange // the syntax is sleep's, so only the size can be wrong
+	case d == 0 && strings.Trim(number, "0.") != "":
+		return 1, nil // a tiny limit must not turn into none at all
+	}
+	return d * unit, nil
+}
+
+// errOutOfRange is a duration too long for Go's time.Duration.
+var errOutOfRange = errors.New("out of range: the longest is 2562047h (about 292 years); inf for no limit")
+
+// goDuration reports whether s is written as a Go duration, whatever its size.
+func goDuration(s string) bool {
+	if s == "" {
+		return false
+	}
+	for s != "" {
+		n := len(s) - len(strings.TrimLeft(s, "0123456789."))
+		if n == 0 {
+			return false
+		}
+		s = s[n:]
+		unit := ""
+		for _, u := range []string{"ns", "us", "µs", "μs", "ms", "s", "m", "h"} {
+			if strings.HasPrefix(s, u) {
+				unit = u
+				break
+			}
+		}
+		if unit == "" {
+			return false
+		}
+		s = s[len(unit):]
+	}
+	return true
+}
+
+// runWait is read and write: the wait, then CMD if one is given.
+func runWait(inv *invocation, reading bool) error {
+	fd, err := await(inv.req, reading, catchSignals)
+	if err != nil || len(inv.exec) == 0 {
+		return err
+	}
+	stdio := [3]int{-1, -1, -1}
+	for i, on := range inv.stdio {
+		if on {
+			stdio[i] = fd
+		}
+	}
+	return become(inv.exec, os.Getenv("PATH"), stdio)
+}
+
+// runHold holds the pipe open for writing while CMD runs, or until a signal.
+func runHold(inv *invocation, _ io.Writer) error {
+	r := &inv.req
+	recoverDelete(r.path)
+	p, err := ensure(r.path, r.mode)
 	if err != nil {
-		return errors.New("not a duration like 500ms, 90s, 1h30m, 30, 0.5, 0 or infinity")
+		return err
 	}
-	r.timeout = d
-	return nil
+	defer p.close()
+	// Read and write: it never blocks, and readers see end-of-file once the last holder's descriptor closes.
+	fd, err := p.reopen(syscall.O_RDWR)
+	if err != nil {
+		return sysError("open pipe at", r.path, err)
+	}
+	defer syscall.Close(fd)
+	// The mark outlives lockpipe, SIGKILL included: a reader that finds it and no writer knows the hold is over.
+	if p.st.Mode&heldMark == 0 {
+		if err := syscall.Fchmod(fd, p.st.Mode&0o7777|heldMark); err != nil {
+			warn("cannot mark pipe at " + strconv.Quote(r.path) + " as held (" + err.Error() + "); readers that come after the hold will wait")
+		}
+	}
+	catchSignals()
+	setDoing("holding pipe at " + strconv.Quote(r.path))
+	if len(inv.exec) == 0 {
+		info("holding pipe at " + strconv.Quote(r.path) + " until a signal")
+		select {}
+	}
+	info("holding pipe at " + strconv.Quote(r.path) + " while " + strconv.Quote(inv.exec[0]) + " runs")
+	s := supervision{argv: inv.exec, path: os.Getenv("PATH")}
+	return s.run()
 }
 
-// parseTimeout reads a Go duration or plain seconds; zero means no limit.
-func parseTimeout(s string) (time.Duration, error) {
-	if s == "infinity" || s == "inf" {
-		return 0, nil
+// runRun runs CMD until the pipe releases it, then stops CMD's process group.
+func runRun(inv *invocation, _ io.Writer) error {
+	r := inv.req
+	p, err := r.take()
+	if p == nil {
+		return err
 	}
-	// Plain seconds go through ParseDuration too, which reads decimals exactly.
-	seconds := s != "" && strings.Trim(s, "0123456789.") == "" && strings.Count(s, ".") <= 1 && s != "."
-	if seconds {
-		s += "s"
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d < 0 {
-		return 0, errors.New("not a duration")
-	}
-	if d == 0 && seconds && strings.Trim(s, "0.s") != "" {
-		d = 1 // a tiny limit must not turn into none at all
-	}
-	return d, nil
-}
-
-// isTerminal reports whether fd is a terminal.
-func isTerminal(fd int) bool {
-	var t syscall.Termios
-	_, _, errno := syscall.Syscall(syscall.SYS_IOCTL, uintptr(fd), syscall.TCGETS, uintptr(unsafe.Pointer(&t)))
-	return errno == 0
-}
-
-// setupLogging applies LOCKPIPE_LOG_FILTER and LOCKPIPE_LOG_STYLE, warning about what it ignores.
-func setupLogging(getenv func(string) string) {
-	min, bad := parseFilter(getenv("LOCKPIPE_LOG_FILTER"))
-	logger.min = min
-	style := strings.ToLower(strings.TrimSpace(getenv("LOCKPIPE_LOG_STYLE")))
-	switch style {
-	case "always":
-		logger.color = true
-	case "never":
-		logger.color = false
-	default:
-		logger.color = isTerminal(2) && getenv("TERM") != "dumb" && getenv("NO_COLOR") == ""
-	}
-	for _, item := range bad {
-		warn("ignoring " + strconv.Quote(item) + " in LOCKPIPE_LOG_FILTER: not off, error, warn, info, debug, trace or lockpipes=LEVEL")
-	}
-	if style != "" && style != "auto" && style != "always" && style != "never" {
-		warn("ignoring LOCKPIPE_LOG_STYLE " + strconv.Quote(getenv("LOCKPIPE_LOG_STYLE")) + ": not auto, always or never")
-	}
+	r.taken = p
+	catchSignals()
+	s := supervision{argv: inv.exec, path: os.Getenv("PATH"), group: true, stop: inv.stop, grace: inv.grace,
+		release: func() error { _, err := await(r, true, func() {}); return err }}
+	return s.run()
 }
 
 // runExists reports whether the named pipe is there.
 func runExists(inv *invocation, _ io.Writer) error {
 	q := strconv.Quote(inv.req.path)
-	debugf("checking if pipe exists at " + q)
+	debug("checking if pipe exists at " + q)
+	recoverDelete(inv.req.path)
 	found, err := exists(inv.req.path)
 	switch {
 	case err != nil:
@@ -460,10 +614,12 @@ func runExists(inv *invocation, _ io.Writer) error {
 	return nil
 }
 
-// runDelete releases the pipe's waiters and removes it.
+// runDelete releases the pipe's waiters and removes it; signals wait while the path is moved away.
 func runDelete(inv *invocation, _ io.Writer) error {
 	q := strconv.Quote(inv.req.path)
-	debugf("deleting pipe at " + q)
+	debug("deleting pipe at " + q)
+	setDoing("deleting pipe at " + q)
+	catchSignals()
 	removed, err := remove(inv.req.path)
 	switch {
 	case err != nil:
@@ -478,6 +634,7 @@ func runDelete(inv *invocation, _ io.Writer) error {
 
 // runInstall copies the running binary into the directory.
 func runInstall(inv *invocation, _ io.Writer) error {
+	catchSignals()
 	dst, err := install(inv.dir)
 	if err == nil {
 		info("installed lockpipe at " + strconv.Quote(dst))
@@ -498,7 +655,7 @@ func versionString() string {
 	if version != "" {
 		return version
 	}
-	bi, ok := debug.ReadBuildInfo()
+	bi, ok := runtimedebug.ReadBuildInfo()
 	if !ok {
 		return "devel"
 	}
@@ -526,8 +683,10 @@ func usageLine(c *command) string {
 	for i := range options {
 		switch o := &options[i]; {
 		case c.opts&o.bit == 0:
-		case o.meta != "":
+		case o.meta != "" && o.short != "":
 			s += " [-" + o.short + " " + o.meta + "]"
+		case o.meta != "":
+			s += " [--" + o.long + " " + o.meta + "]"
 		case o.short != "":
 			s += " [-" + o.short + "]"
 		default:
@@ -582,6 +741,7 @@ func helpText(topic string) (string, error) {
 	}
 	s := "lockpipe waits on a named pipe: a commitment-free alternative to sleep.\n\n" +
 		"usage: lockpipe [OPTIONS] COMMAND [OPTIONS] [-- CMD [ARG...]]\n\nCommands:\n"
+	var all optSet
 	for i := range commands {
 		c := &commands[i]
 		name := c.name
@@ -589,10 +749,11 @@ func helpText(topic string) (string, error) {
 			name += ", " + c.alias
 		}
 		s += "  " + pad(name, 12) + c.short + "\n"
+		all |= c.opts
 	}
 	return s + `
 Options (flag, environment variable, default):
-` + optionsHelp(optPath|optMode|optTimeout|optNowait|optIfExists) + `  -h, --help              show help
+` + optionsHelp(all) + `  -h, --help              show help
   -V, --version           print the version
 
 Logging: LOCKPIPE_LOG_FILTER=off|error|warn|info|debug|trace (default info),
@@ -600,9 +761,9 @@ LOCKPIPE_LOG_STYLE=auto|always|never (default auto), on standard error.
 
 Exit status: 0 done; 1 exists found nothing; 6 write --nowait found nobody
 waiting; 17 something that is not a named pipe is at the path (left
-untouched); 22 usage error; 110 timed out; 126 CMD cannot run; 127 CMD not
-found; 128+N ended by signal N (143 SIGTERM, 131 SIGQUIT); otherwise the
-errno of the failed call.
+untouched); 22 usage error; 24 too many open files; 110 timed out; 126 CMD
+cannot run; 127 CMD not found; 128+N ended by signal N (143 SIGTERM, 131
+SIGQUIT); hold and run: CMD's status; otherwise the errno of the failed call.
 
 Run 'lockpipe help COMMAND' for more about a command.
 `, nil
@@ -621,7 +782,6 @@ func runHelp(topic string, stdout io.Writer) error {
 }
 
 // run carries out one command line and returns how it ended: nil is success.
-// Once read or write is released, a CMD after -- replaces lockpipe.
 func run(args []string, getenv func(string) string, stdout io.Writer) error {
 	setupLogging(getenv)
 	inv, err := parse(args, getenv)
@@ -636,10 +796,7 @@ func run(args []string, getenv func(string) string, stdout io.Writer) error {
 	r := &inv.req
 	trace("command " + c.name + ", path " + strconv.Quote(r.path) + ", mode 0" +
 		strconv.FormatUint(uint64(r.mode), 8) + ", timeout " + r.timeout.String())
-	if err := c.run(inv, stdout); err != nil || len(inv.exec) == 0 {
-		return err
-	}
-	return become(inv.exec, getenv("PATH"))
+	return c.run(inv, stdout)
 }
 
 // init catches signals before anything of lockpipe's own runs when it is

@@ -6,9 +6,11 @@ package main
 import (
 	"bytes"
 	"flag"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -55,6 +57,10 @@ func TestParse(t *testing.T) {
 		{"cmd after dashes", []string{"read", "--", "/bin/echo", "-p", "x", "--timeout", "y"}, env(), "read", request{path: "/run/forever", mode: 0o600},
 			[]string{"/bin/echo", "-p", "x", "--timeout", "y"}},
 		{"cmd after dashes before command", []string{"w", "-n", "--", "app", "--"}, env(), "write", request{path: "/run/forever", mode: 0o600, nowait: true}, []string{"app", "--"}},
+		{"hold without CMD", []string{"hold", "-p", "/h"}, vars, "hold", request{path: "/h", mode: 0o644}, nil},
+		{"run", []string{"run", "-t", "1m", "--", "proxy", "-v"}, vars, "run", request{path: "/env/p", mode: 0o644, timeout: time.Minute}, []string{"proxy", "-v"}},
+		{"stdin", []string{"read", "--stdin", "--", "bc"}, env(), "read", request{path: "/run/forever", mode: 0o600, keep: true}, []string{"bc"}},
+		{"stdout and stderr", []string{"write", "--stdout", "--stderr", "--", "echo"}, env(), "write", request{path: "/run/forever", mode: 0o600, keep: true}, []string{"echo"}},
 	}
 	for _, r := range rows {
 		t.Run(r.name, func(t *testing.T) {
@@ -70,6 +76,27 @@ func TestParse(t *testing.T) {
 	inv, err := parse([]string{"install", "/shared"}, env())
 	if err != nil || inv.cmd.name != "install" || inv.dir != "/shared" {
 		t.Errorf("install: %+v, %v", inv, err)
+	}
+	for _, r := range []struct {
+		name  string
+		args  []string
+		grace time.Duration
+		stop  syscall.Signal
+		stdio [3]bool
+	}{
+		{"run's defaults", []string{"run", "--", "x"}, 10 * time.Second, syscall.SIGTERM, [3]bool{}},
+		{"grace and signal", []string{"run", "--grace=1.5", "--signal", "sigint", "--", "x"}, 1500 * time.Millisecond, syscall.SIGINT, [3]bool{}},
+		{"no grace", []string{"run", "--grace", "0", "--signal", "KILL", "--", "x"}, 0, syscall.SIGKILL, [3]bool{}},
+		{"grace for ever", []string{"run", "--grace", "inf", "--signal", "Usr1", "--", "x"}, math.MaxInt64, syscall.SIGUSR1, [3]bool{}},
+		{"stdin", []string{"read", "--stdin", "--", "x"}, 10 * time.Second, syscall.SIGTERM, [3]bool{true, false, false}},
+		{"stderr", []string{"write", "--stderr", "--", "x"}, 10 * time.Second, syscall.SIGTERM, [3]bool{false, false, true}},
+	} {
+		t.Run(r.name, func(t *testing.T) {
+			inv, err := parse(r.args, env())
+			if err != nil || inv.grace != r.grace || inv.stop != r.stop || inv.stdio != r.stdio {
+				t.Errorf("parse(%q) = grace %v, signal %v, stdio %v, %v", r.args, inv.grace, inv.stop, inv.stdio, err)
+			}
+		})
 	}
 }
 
@@ -120,18 +147,40 @@ func TestUsageErrors(t *testing.T) {
 		{"if-exists on exists", nil, []string{"exists", "--if-exists"}, "option --if-exists does not apply to exists"},
 		{"if-exists on delete", nil, []string{"delete", "--if-exists"}, "option --if-exists does not apply to delete"},
 		{"dashes with nothing", nil, []string{"read", "--"}, "nothing to run after --"},
-		{"dashes on create", nil, []string{"create", "--", "/bin/true"}, "applies only to read and write"},
-		{"dashes on exists", nil, []string{"exists", "--", "/bin/true"}, "applies only to read and write"},
-		{"dashes on delete", nil, []string{"d", "--", "-p"}, "applies only to read and write"},
-		{"dashes on help", nil, []string{"help", "--", "x"}, "applies only to read and write"},
-		{"dashes on version", nil, []string{"version", "--", "x"}, "applies only to read and write"},
-		{"dashes with -V", nil, []string{"w", "-V", "--", ""}, "applies only to read and write"},
-		{"dashes with -h", nil, []string{"read", "-h", "--", "x"}, "applies only to read and write"},
+		{"dashes on create", nil, []string{"create", "--", "/bin/true"}, "applies only to read, write, hold and run"},
+		{"dashes on exists", nil, []string{"exists", "--", "/bin/true"}, "applies only to read, write, hold and run"},
+		{"dashes on delete", nil, []string{"d", "--", "-p"}, "applies only to read, write, hold and run"},
+		{"dashes on help", nil, []string{"help", "--", "x"}, "applies only to read, write, hold and run"},
+		{"dashes on version", nil, []string{"version", "--", "x"}, "applies only to read, write, hold and run"},
+		{"dashes with -V", nil, []string{"w", "-V", "--", ""}, "applies only to read, write, hold and run"},
+		{"dashes with -h", nil, []string{"read", "-h", "--", "x"}, "applies only to read, write, hold and run"},
 		{"install without dir", nil, []string{"install"}, "install takes one directory"},
 		{"install with two", nil, []string{"install", "/a", "/b"}, "install takes one directory"},
 		{"path on install", nil, []string{"install", "-p", "/p", "/a"}, "option -p/--path does not apply to install"},
 		{"mode on install", nil, []string{"install", "/a", "-m", "0600"}, "option -m/--mode does not apply to install"},
 		{"timeout on install", nil, []string{"install", "/a", "-t", "1"}, "option -t/--timeout does not apply to install"},
+		{"command without dashes", nil, []string{"read", "-p", "x", "/app"}, `unexpected argument "/app" after read; to run it once released, put -- before it: lockpipe read ... -- /app`},
+		{"run without CMD", nil, []string{"run", "-p", "x"}, "run needs a command to run"},
+		{"grace outside run", nil, []string{"read", "--grace", "5s"}, "option --grace does not apply to read"},
+		{"signal outside run", nil, []string{"hold", "--signal", "INT"}, "option --signal does not apply to hold"},
+		{"bad signal", nil, []string{"run", "--signal", "STOP", "--", "x"}, `invalid value "STOP" for --signal: not TERM, INT, HUP, QUIT, USR1, USR2 or KILL`},
+		{"bad grace", nil, []string{"run", "--grace", "soon", "--", "x"}, `invalid value "soon" for --grace`},
+		{"timeout on hold", nil, []string{"hold", "-t", "5"}, "option -t/--timeout does not apply to hold"},
+		{"nowait on hold", nil, []string{"hold", "-n"}, "option -n/--nowait does not apply to hold"},
+		{"if-exists on hold", nil, []string{"hold", "--if-exists"}, "option --if-exists does not apply to hold"},
+		{"nowait on run", nil, []string{"run", "-n", "--", "x"}, "option -n/--nowait does not apply to run"},
+		{"if-exists on run", nil, []string{"run", "--if-exists", "--", "x"}, "option --if-exists does not apply to run"},
+		{"stdin without CMD", nil, []string{"read", "--stdin"}, "option --stdin connects the pipe to CMD, and no CMD is given after --"},
+		{"stdout without CMD", nil, []string{"write", "--stdout"}, "option --stdout connects the pipe to CMD"},
+		{"stdin on write", nil, []string{"write", "--stdin", "--", "x"}, "option --stdin does not apply to write"},
+		{"stdout on read", nil, []string{"read", "--stdout", "--", "x"}, "option --stdout does not apply to read"},
+		{"stderr on read", nil, []string{"read", "--stderr", "--", "x"}, "option --stderr does not apply to read"},
+		{"stdin on hold", nil, []string{"hold", "--stdin", "--", "x"}, "option --stdin does not apply to hold"},
+		{"stdout on run", nil, []string{"run", "--stdout", "--", "x"}, "option --stdout does not apply to run"},
+		{"stdin on create", nil, []string{"create", "--stdin"}, "option --stdin does not apply to create"},
+		{"stdin with if-exists", nil, []string{"read", "--stdin", "--if-exists", "--", "x"}, "option --stdin with --if-exists"},
+		{"stderr with if-exists", nil, []string{"write", "--if-exists", "--stderr", "--", "x"}, "option --stderr with --if-exists"},
+		{"timeout out of range", nil, []string{"read", "-t", "9999999999"}, `invalid value "9999999999" for -t: out of range`},
 		{"control characters escaped", nil, []string{"exists", "--p\x1b[2J\u009b\u202e"}, `unknown option "--p\x1b[2J\u009b\u202e"`},
 		{"control characters in a value", nil, []string{"create", "-m", "\u009b1m\u202e"}, `invalid value "\u009b1m\u202e" for -m`},
 	}
@@ -216,10 +265,16 @@ func TestHelp(t *testing.T) {
 		t.Errorf("help differs from %s (go test -run TestHelp -update rewrites it):\n%s", golden, all.String())
 	}
 	// Every way of asking for help gives the same text.
-	for _, args := range [][]string{{"-h"}, {"--help"}, {"-help"}, {"help", "r"}, {"read", "--help"}, {"-h", "r"}, {"r", "-h", "-p", "x"}} {
-		inv, err := parse(args, env())
-		if err != nil || inv.cmd.name != "help" {
-			t.Errorf("%q: %+v, %v", args, inv, err)
+	overview, _ := helpText("")
+	readHelp, _ := helpText("read")
+	for _, r := range []struct {
+		args []string
+		want string
+	}{{[]string{"-h"}, overview}, {[]string{"--help"}, overview}, {[]string{"-help"}, overview}, {[]string{"help", "r"}, readHelp},
+		{[]string{"read", "--help"}, readHelp}, {[]string{"-h", "r"}, readHelp}, {[]string{"r", "-h", "-p", "x"}, readHelp}} {
+		var out bytes.Buffer
+		if err := run(r.args, env(), &out); err != nil || out.String() != r.want {
+			t.Errorf("%q: %v, printed:\n%s", r.args, err, out.String())
 		}
 	}
 	if _, err := helpText("nope"); exitStatus(err) != statusUsage {
@@ -230,34 +285,43 @@ func TestHelp(t *testing.T) {
 // TestSetMode checks which modes are accepted.
 func TestSetMode(t *testing.T) {
 	for in, want := range map[string]uint32{"0600": 0o600, "600": 0o600, "0": 0, "0777": 0o777, "00644": 0o644, "7": 7} {
-		var r request
-		if err := setMode(&r, in); err != nil || r.mode != want {
-			t.Errorf("setMode(%q) = %#o, %v; want %#o", in, r.mode, err, want)
+		var inv invocation
+		if err := setMode(&inv, in); err != nil || inv.req.mode != want {
+			t.Errorf("setMode(%q) = %#o, %v; want %#o", in, inv.req.mode, err, want)
 		}
 	}
 	for _, in := range []string{"", " ", "0o600", "0x1ff", "888", "1000", "01777", "-1", "+600", "6_00", "0600 ", "rw-------"} {
-		if err := setMode(&request{}, in); err == nil {
+		if err := setMode(&invocation{}, in); err == nil {
 			t.Errorf("setMode(%q) accepted", in)
 		}
 	}
 }
 
-// TestParseTimeout checks both duration syntaxes and what is rejected.
-func TestParseTimeout(t *testing.T) {
+// TestParseDuration checks every form of --timeout: sleep's and Go's, and what is rejected.
+func TestParseDuration(t *testing.T) {
 	ok := map[string]time.Duration{
-		"0": 0, "infinity": 0, "inf": 0, "0s": 0, "30": 30 * time.Second, "0.5": 500 * time.Millisecond,
+		"0": 0, "infinity": 0, "inf": 0, "INF": 0, "Infinity": 0, "0s": 0, "30": 30 * time.Second, "0.5": 500 * time.Millisecond,
 		"500ms": 500 * time.Millisecond, "90s": 90 * time.Second, "1h30m": 90 * time.Minute, ".25": 250 * time.Millisecond,
 		"3.": 3 * time.Second, "0.0000000001": 1, "0.000": 0, "1.5": 1500 * time.Millisecond, "2562047": 2562047 * time.Second,
+		"1d": 24 * time.Hour, "1.5d": 36 * time.Hour, "2m": 2 * time.Minute, "0.5h": 30 * time.Minute, "10s": 10 * time.Second,
+		"300us": 300 * time.Microsecond, "1.5h": 90 * time.Minute, "1h0.5m": time.Hour + 30*time.Second,
 	}
 	for in, want := range ok {
-		if got, err := parseTimeout(in); err != nil || got != want {
-			t.Errorf("parseTimeout(%q) = %v, %v; want %v", in, got, err, want)
+		if got, err := parseDuration(in, 0); err != nil || got != want {
+			t.Errorf("parseDuration(%q) = %v, %v; want %v", in, got, err, want)
 		}
 	}
-	for _, in := range []string{"", " ", ".", "-1", "-1s", "1e3", "NaN", "Inf", "soon", "1d", "99999999999999999999", "1.2.3", "0x10", " 5", "9223372037", "5s5"} {
-		if d, err := parseTimeout(in); err == nil {
-			t.Errorf("parseTimeout(%q) = %v, accepted", in, d)
+	for in, says := range map[string]string{"": "not a duration", " ": "not a duration", ".": "not a duration", "-1": "not a duration",
+		"-1s": "not a duration", "1e3": "not a duration", "NaN": "not a duration", "soon": "not a duration", "1.2.3": "not a duration",
+		"0x10": "not a duration", " 5": "not a duration", "5s5": "not a duration", "1dd": "not a duration", "d": "not a duration",
+		"99999999999999999999": "out of range", "9999999999": "out of range", "9223372037": "out of range", "106752d": "out of range",
+		"2562048h": "out of range"} {
+		if d, err := parseDuration(in, 0); err == nil || !strings.Contains(err.Error(), says) {
+			t.Errorf("parseDuration(%q) = %v, %v; want an error saying %q", in, d, err, says)
 		}
+	}
+	if d, _ := parseDuration("inf", math.MaxInt64); d != math.MaxInt64 {
+		t.Errorf("inf for --grace = %v", d)
 	}
 }
 
@@ -270,7 +334,8 @@ func FuzzParse(f *testing.F) {
 		{"d\x00-p=/tmp/p", ""}, {"help\x00read", ""}, {"--help", ""}, {"-V", ""}, {"version", ""},
 		{"r\x00-t\x000.5", "infinity"}, {"c\x00--mode=0", "777"}, {"w\x00-t", ""}, {"", ""}, {"--\x00read", ""},
 		{"exists\x00-m\x000600", ""}, {"read\x00extra", "-1"}, {"e\x00-p\x00", " "}, {"w\x00-n\x00--\x00/app", ""},
-		{"install\x00/x", ""}, {"read\x00--if-exists\x00--\x00a\x00--", ""},
+		{"install\x00/x", ""}, {"read\x00--if-exists\x00--\x00a\x00--", ""}, {"hold\x00--\x00app", ""},
+		{"run\x00--grace\x005\x00--signal\x00int\x00--\x00proxy", ""}, {"read\x00--stdin\x00--\x00bc", ""}, {"write\x00--stdout\x00--stderr", ""},
 	}
 	for _, s := range seeds {
 		f.Add(s[0], s[1])
@@ -300,7 +365,7 @@ func FuzzParse(f *testing.F) {
 			}
 		case strings.TrimSpace(inv.req.path) == "" || inv.req.mode > 0o777 || inv.req.timeout < 0:
 			t.Fatalf("parse(%q, %q): invalid request %+v", argv, value, inv.req)
-		case len(inv.exec) > 0 && inv.cmd.name != "read" && inv.cmd.name != "write":
+		case len(inv.exec) > 0 && !takesCmd(inv.cmd.name), inv.cmd.name == "run" && len(inv.exec) == 0, inv.req.keep && len(inv.exec) == 0:
 			t.Fatalf("parse(%q, %q): CMD for %s", argv, value, inv.cmd.name)
 		}
 	})

@@ -1,29 +1,29 @@
 package main
 
-// The pipe: what a path holds, taken by handle; creating it; the wait and
-// what interrupts it; releasing and removing it. Also what a waiting process
-// owes its surroundings: signals, orphans as PID 1, and becoming CMD.
+// The pipe and the wait on it: what a path holds, taken by handle; creating
+// it; the wait for a partner and what ends it first (the deadline, the pipe
+// leaving its path); removing it. Below it is only exitcode.go; process.go,
+// above, owns the process around the wait. What package syscall lacks per
+// architecture is at the end, in one place.
 
 import (
 	"errors"
 	"log/slog"
-	"os"
-	"os/signal"
 	"runtime"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 	"unsafe"
 )
 
 const (
-	oPath        = 0x200000    // O_PATH, the same on every Linux port; package syscall lacks it
-	pipefsMagic  = 0x50495045  // the file system that holds anonymous pipes
-	tries        = 10          // attempts when the path keeps changing under lockpipe
-	removalCheck = time.Second // how often a waiter looks that its pipe is still at its path; release within 2 s
+	oPath       = 0x200000   // O_PATH, the same on every Linux port; package syscall lacks it
+	pipefsMagic = 0x50495045 // the file system that holds anonymous pipes
+	procMagic   = 0x9fa0     // procfs, through which a handle is reopened
+	tries       = 10         // attempts when the path keeps changing under lockpipe
+	heldMark    = syscall.S_ISVTX
 )
 
 // pipe is a handle on what a path names, taken with O_PATH so that nothing
@@ -34,12 +34,12 @@ type pipe struct {
 	fd     int            // the O_PATH handle; -1 when nothing is there
 	st     syscall.Stat_t // what the handle names
 	what   string         // what is there, in words; "" for a named pipe or nothing
-	byName bool           // no /proc: the inode is opened by its path, then checked
+	byName bool           // no procfs: the inode is opened by its path, then checked
 }
 
-// hold takes a handle on what path names, following symbolic links if follow is set.
-func hold(path string, follow bool) (*pipe, error) {
-	p := &pipe{path: path, fd: -1}
+// handle takes a handle on what path names, following symbolic links if follow is set.
+func handle(path string, follow bool) (*pipe, error) {
+	p := &pipe{path: path, fd: -1, byName: !procfs()}
 	flags := oPath | syscall.O_CLOEXEC
 	if !follow {
 		flags |= syscall.O_NOFOLLOW
@@ -47,10 +47,7 @@ func hold(path string, follow bool) (*pipe, error) {
 	fd, err := syscall.Open(path, flags, 0)
 	switch {
 	case err == syscall.ENOENT:
-		if isLink(path) {
-			p.what = "a dangling symbolic link"
-		}
-		return p, nil
+		return p, nil // a dangling symbolic link is nothing too
 	case err != nil:
 		return nil, sysError("check", path, err)
 	}
@@ -117,51 +114,50 @@ func describe(mode uint32) string {
 	return "a file of unknown kind"
 }
 
+// procfs reports whether /proc is procfs, checked once: a chroot may hold anything there.
+var procfs = sync.OnceValue(func() bool {
+	var fs syscall.Statfs_t
+	return syscall.Statfs("/proc/self/fd", &fs) == nil && uint32(fs.Type) == procMagic
+})
+
 // reopen opens the inode the handle names, through /proc/self/fd, so that
-// whatever the path names by now is never opened.
+// whatever the path names by now is never opened; without procfs it opens
+// the path and keeps the result only if it is the inode held.
 func (p *pipe) reopen(flags int) (int, error) {
 	flags |= syscall.O_CLOEXEC | syscall.O_NOCTTY
+	name := p.path
 	if !p.byName {
-		fd, err := syscall.Open("/proc/self/fd/"+strconv.Itoa(p.fd), flags, 0)
-		if err != syscall.ENOENT {
-			return fd, err
-		}
-		// No /proc (a bare chroot): open by name, then check it is the same inode.
-		p.byName = true
-		debugf("no /proc/self/fd: opening " + strconv.Quote(p.path) + " by name")
+		name = "/proc/self/fd/" + strconv.Itoa(p.fd)
 	}
-	fd, err := syscall.Open(p.path, flags, 0)
+	fd, err := syscall.Open(name, flags, 0)
 	if err != nil {
 		return -1, err
 	}
 	var st syscall.Stat_t
-	if err := syscall.Fstat(fd, &st); err != nil || st.Dev != p.st.Dev || st.Ino != p.st.Ino {
+	if err := syscall.Fstat(fd, &st); err != nil || !p.same(&st) {
 		syscall.Close(fd)
 		return -1, syscall.ENOENT // the pipe held is no longer at the path
 	}
 	return fd, nil
 }
 
-// gone reports whether the path no longer names the pipe held: removed, renamed or replaced.
-func (p *pipe) gone() bool {
+// same reports whether st describes the inode held.
+func (p *pipe) same(st *syscall.Stat_t) bool { return st.Dev == p.st.Dev && st.Ino == p.st.Ino }
+
+// leads reports whether the path still leads to the pipe held; any failure to look means it does not.
+func (p *pipe) leads() bool {
 	var st syscall.Stat_t
-	switch err := syscall.Stat(p.path, &st); err {
-	case nil:
-		return st.Dev != p.st.Dev || st.Ino != p.st.Ino
-	case syscall.ENOENT, syscall.ENOTDIR:
-		return true
-	}
-	return false
+	return syscall.Stat(p.path, &st) == nil && p.same(&st)
 }
 
 // exists reports whether a named pipe is at path; a dangling symbolic link counts as nothing.
 func exists(path string) (bool, error) {
-	p, err := hold(path, true)
+	p, err := handle(path, true)
 	if err != nil {
 		return false, err
 	}
 	p.close()
-	if p.what != "" && p.there() {
+	if p.what != "" {
 		return false, notPipeError(path, p.what)
 	}
 	return p.there(), nil
@@ -189,7 +185,7 @@ func makePipe(path string, mode uint32) (bool, error) {
 // create makes the named pipe at path, logging what it found; a named pipe already there is success.
 func create(path string, mode uint32) error {
 	q := strconv.Quote(path)
-	debugf("creating pipe at " + q)
+	debug("creating pipe at " + q)
 	for try := 0; try < tries; try++ {
 		created, err := makePipe(path, mode)
 		if err != nil {
@@ -199,7 +195,7 @@ func create(path string, mode uint32) error {
 			info("created pipe at " + q)
 			return nil
 		}
-		p, err := holdPipe(path)
+		p, err := pipeAt(path)
 		if err != nil {
 			return err
 		}
@@ -208,21 +204,22 @@ func create(path string, mode uint32) error {
 			warn("pipe already exists at " + q)
 			return nil
 		}
-		// Removed again since mkfifo found it: try once more.
+		if isLink(path) { // mkfifo does not follow it, and nothing is there to find
+			return notPipeError(path, "a dangling symbolic link")
+		}
 	}
 	return vanished(path)
 }
 
-// vanished reports a path whose pipe was removed each time lockpipe came to hold it.
+// vanished reports a path whose pipe was removed each time lockpipe came to take it.
 func vanished(path string) error {
 	return &failure{int(syscall.EAGAIN), slog.LevelError, "cannot hold pipe at " + strconv.Quote(path) + ": it was removed again each of " +
 		strconv.Itoa(tries) + " times it was there; something keeps removing it (resource temporarily unavailable)"}
 }
 
-// holdPipe holds the named pipe at path; nil with no error when nothing is
-// there, 17 for anything else, a dangling symbolic link included.
-func holdPipe(path string) (*pipe, error) {
-	p, err := hold(path, true)
+// pipeAt takes the named pipe at path; nil with no error when nothing is there, 17 for anything else.
+func pipeAt(path string) (*pipe, error) {
+	p, err := handle(path, true)
 	switch {
 	case err != nil:
 		return nil, err
@@ -235,12 +232,12 @@ func holdPipe(path string) (*pipe, error) {
 	return p, nil
 }
 
-// ensure holds the named pipe at path, creating it first when nothing is there.
+// ensure takes the named pipe at path, creating it first when nothing is there.
 func ensure(path string, mode uint32) (*pipe, error) {
 	q := strconv.Quote(path)
-	debugf("ensuring pipe exists at " + q)
+	debug("ensuring pipe exists at " + q)
 	for try := 0; try < tries; try++ {
-		p, err := holdPipe(path)
+		p, err := pipeAt(path)
 		switch {
 		case err != nil:
 			return nil, err
@@ -259,24 +256,31 @@ func ensure(path string, mode uint32) (*pipe, error) {
 	return nil, vanished(path)
 }
 
-// request is what read or write asks of the pipe.
+// request is what read, write, hold or run ask of the pipe.
 type request struct {
 	path     string
 	mode     uint32        // for a pipe this call creates
 	timeout  time.Duration // 0: wait for ever
 	nowait   bool          // write: release the readers waiting now, never wait
 	ifExists bool          // nothing at the path counts as released
+	keep     bool          // the pipe, once met, is kept open for CMD's standard streams
+	taken    *pipe         // the pipe, when the caller has taken it already
 }
 
-// hold holds the named pipe the request names, creating it unless --nowait or
+// take takes the named pipe the request names, creating it unless --nowait or
 // --if-exists say otherwise; nil with no error means released, nothing to wait on.
-func (r request) hold() (*pipe, error) {
+func (r *request) take() (*pipe, error) {
+	if p := r.taken; p != nil {
+		r.taken = nil
+		return p, nil
+	}
+	recoverDelete(r.path)
 	if !r.nowait && !r.ifExists {
 		return ensure(r.path, r.mode)
 	}
 	q := strconv.Quote(r.path)
-	debugf("checking if pipe exists at " + q)
-	p, err := holdPipe(r.path)
+	debug("checking if pipe exists at " + q)
+	p, err := pipeAt(r.path)
 	switch {
 	case err != nil:
 		return nil, err
@@ -290,8 +294,17 @@ func (r request) hold() (*pipe, error) {
 	return nil, &failure{statusNobody, slog.LevelWarn, "pipe does not exist at " + q + "; nobody to release"}
 }
 
-// await waits on the named pipe for a partner: a writer when reading, a reader when writing.
-func await(r request, reading bool) error {
+// Why a wait ended without a partner.
+var (
+	errTimedOut = errors.New("timed out")
+	errRemoved  = errors.New("pipe removed")
+)
+
+// await waits on the named pipe for a partner: a writer when reading, a
+// reader when writing. ready runs once lockpipe is about to block, so that
+// meeting a partner already there costs no more. It returns the pipe opened
+// when r.keep asks for it, else -1.
+func await(r request, reading bool, ready func()) (int, error) {
 	q := strconv.Quote(r.path)
 	flags, doing, done := syscall.O_WRONLY, "writing to pipe at "+q, "wrote to pipe at "+q
 	if reading {
@@ -299,261 +312,523 @@ func await(r request, reading bool) error {
 	}
 	setDoing(doing)
 
-	// 1. A named pipe is at the path and held: created if need be.
-	p, err := r.hold()
+	// 1. A named pipe is at the path and taken: created if need be.
+	p, err := r.take()
 	if p == nil {
-		return err
+		return -1, err
 	}
 	defer p.close()
-	debugf(doing)
+	debug(doing)
 
-	// 2. A reader already waiting is met at once, with nothing set up for a wait.
-	if !reading {
-		if met, err := r.meetReader(p); met || err != nil {
-			return err
+	// 2. A partner already there is met at once: a reader waiting for a
+	// writer, or a hold that has ended (its mark stays on the pipe).
+	fd, met, err := r.meet(p, reading)
+	if !met && err == nil {
+		// 3. What may end the wait early: signals, the deadline, and the pipe leaving its path.
+		ready()
+		var w *wait
+		if w, err = p.newWait(r.timeout); err == nil {
+			// 4. Block until a partner comes, or the wait must end.
+			fd, err = w.block(flags, reading && !r.keep, fd)
 		}
 	}
-
-	// 3. What may end the wait early: signals, the deadline, and the pipe leaving its path.
-	catchSignals()
-	w, err := newWait(p, r.timeout)
-	if err != nil {
-		return sysError("set up the wait on", r.path, err)
-	}
-
-	// 4. Block until a partner opens the other end, or the wait must end.
-	fd, err := w.open(flags)
 
 	// 5. Report what ended it.
 	switch {
 	case err == errTimedOut:
-		return &failure{statusTimeout, slog.LevelWarn, "timed out after " + r.timeout.String() + " while " + doing}
+		return -1, &failure{statusTimeout, slog.LevelWarn, "timed out after " + r.timeout.String() + " while " + doing}
 	case err == errRemoved:
 		info("pipe removed while " + doing + "; nothing left to wait for")
-		return nil
-	case err != nil:
-		return sysError("open pipe at", r.path, err)
-	}
-	defer syscall.Close(fd)
-	trace("opened pipe at " + q + " as descriptor " + strconv.Itoa(fd))
-	if reading {
-		if err := drain(fd); err != nil {
-			return sysError("read from pipe at", r.path, err)
+		if r.keep { // CMD still gets the pipe, and end-of-file from it
+			return p.reopen(flags | syscall.O_NONBLOCK)
 		}
+		return -1, nil
+	case err == errEnded:
+		info("pipe at " + q + " was held and no longer is; nothing left to wait for")
+	case err != nil:
+		return -1, err
+	default:
+		info(done)
 	}
-	info(done)
-	return nil
+	if !r.keep && fd >= 0 {
+		syscall.Close(fd)
+		fd = -1
+	}
+	if fd >= 0 {
+		setBlocking(fd) // CMD gets the pipe as a shell's redirection would
+	}
+	return fd, nil
 }
 
-// meetReader releases the readers waiting on p now, without waiting; met is
-// false when there are none, which --nowait reports as its failure.
-func (r request) meetReader(p *pipe) (met bool, err error) {
+// errEnded means the pipe was held by lockpipe hold, and is no longer.
+var errEnded = errors.New("hold ended")
+
+// meet opens the pipe without waiting when a partner is already there:
+// for a writer, readers waiting now; for a reader, a hold, or a hold that
+// has ended. fd is then the pipe opened, and met says whether the wait is over.
+func (r *request) meet(p *pipe, reading bool) (fd int, met bool, err error) {
 	q := strconv.Quote(r.path)
+	if reading {
+		if p.st.Mode&heldMark == 0 {
+			return -1, false, nil
+		}
+		if fd, err = p.reopen(syscall.O_RDONLY | syscall.O_NONBLOCK); err != nil {
+			return -1, false, sysError("open pipe at", r.path, err)
+		}
+		var b [1]byte
+		if n, err := syscall.Read(fd, b[:]); n == 0 && err == nil {
+			return fd, true, errEnded // no writer now: the hold is over
+		}
+		return fd, false, nil // held now: wait for its end-of-file
+	}
 	// ENXIO (no reader) leaves the pipe's state untouched.
-	fd, err := p.reopen(syscall.O_WRONLY | syscall.O_NONBLOCK)
+	fd, err = p.reopen(syscall.O_WRONLY | syscall.O_NONBLOCK)
 	switch {
 	case err == nil:
-		syscall.Close(fd)
-		info("wrote to pipe at " + q)
-		return true, nil
+		return fd, true, nil
 	case err == syscall.ENXIO && r.nowait:
-		return false, &failure{statusNobody, slog.LevelWarn, "nobody is waiting to read from pipe at " + q}
+		return -1, true, &failure{statusNobody, slog.LevelWarn, "nobody is waiting to read from pipe at " + q}
 	case err != syscall.ENXIO:
-		return false, sysError("open pipe at", r.path, err)
+		return -1, true, sysError("open pipe at", r.path, err)
 	}
-	return false, nil
+	return -1, false, nil
 }
 
-// drain reads and discards from fd until end-of-file.
-func drain(fd int) error {
-	var buf [4096]byte
-	for {
-		n, err := syscall.Read(fd, buf[:])
-		switch {
-		case err == syscall.EINTR:
-		case err != nil:
-			return err
-		case n == 0:
-			return nil
-		}
-	}
-}
-
-// Why a wait ended without a partner.
-var (
-	errTimedOut = errors.New("timed out")
-	errRemoved  = errors.New("pipe removed")
-)
-
-// wait is one blocked open(2) and what may end it first.
+// wait is one waiter's wait: a thread blocked in the kernel (open(2), then
+// read(2) for a reader), and what may end it first, decided off that thread:
+// the deadline, which only the clock decides, and the pipe leaving its path,
+// which the kernel reports (inotify, the mount table) and a look confirms.
 type wait struct {
 	p        *pipe
 	deadline time.Time // zero: none
-	pid, tid int       // the thread blocked in open(2), which SIGALRM interrupts
+	pid, tid int       // the blocked thread, which SIGALRM interrupts
 	mu       sync.Mutex
-	why      error // errTimedOut or errRemoved once the wait must end; guarded by mu
-	over     bool  // open(2) has returned; guarded by mu
+	why      error     // errTimedOut or errRemoved once the wait must end; guarded by mu
+	over     bool      // the blocked thread is done; guarded by mu
+	opened   time.Time // when a partner came; guarded by mu
+	watch    watch
 }
 
+// drainGrace is how long a writer that came just before the deadline has to
+// close its end: one that is let in at the deadline instant was released.
+const drainGrace = 100 * time.Millisecond
+
 // newWait readies the calling thread to be interrupted and starts watching for a reason to.
-func newWait(p *pipe, timeout time.Duration) (*wait, error) {
-	runtime.LockOSThread() // for good: the open must stay on the thread that is signalled
+func (p *pipe) newWait(timeout time.Duration) (*wait, error) {
+	runtime.LockOSThread() // for good: the blocked call must stay on the thread that is signalled
 	w := &wait{p: p, pid: syscall.Getpid(), tid: syscall.Gettid()}
 	if timeout > 0 {
 		w.deadline = time.Now().Add(timeout)
 	}
 	if err := interruptible(syscall.SIGALRM); err != nil {
+		return nil, sysError("set up the wait on", p.path, err)
+	}
+	if err := w.watch.start(p); err != nil {
 		return nil, err
 	}
-	go w.watch()
+	go w.watch.recheck(w) // the path may have changed since the handle was taken
+	go w.decide()
 	return w, nil
 }
 
-// open blocks in open(2) until a partner comes, or returns why the wait ended first.
+// block blocks until a partner opens the other end (and, when draining,
+// until end-of-file), or returns why the wait ended first. fd is the pipe
+// if it is already open.
 //
 // A timer alone cannot tell a timeout from a partner arriving at the same
-// instant. Interrupted with EINTR, the open itself reports which came first,
+// instant. Interrupted with EINTR, open(2) itself reports which came first,
 // atomically under the pipe's lock: a partner that came is never left behind.
-func (w *wait) open(flags int) (int, error) {
-	for {
-		fd, err := w.p.reopen(flags)
+func (w *wait) block(flags int, draining bool, fd int) (int, error) {
+	var err error
+	for fd < 0 {
+		fd, err = w.p.reopen(flags)
+		if err = w.interrupted(err, "open pipe at"); err != nil {
+			return -1, w.done(err)
+		}
+	}
+	if flags == syscall.O_RDONLY {
 		w.mu.Lock()
-		why := w.why
-		if err == syscall.EINTR && why == nil {
-			w.mu.Unlock()
-			continue // a SIGALRM from elsewhere
+		if w.why == errTimedOut {
+			w.why = nil // the partner came first, as open(2) said: it was released
 		}
-		w.over = true
+		w.opened = time.Now()
 		w.mu.Unlock()
-		switch {
-		case err == syscall.EINTR:
-			return -1, why
-		case err == syscall.ENOENT && w.p.byName:
-			return -1, errRemoved
+		setBlocking(fd)
+	}
+	if !draining {
+		return fd, w.done(nil)
+	}
+	var buf [4096]byte
+	for {
+		n, err := syscall.Read(fd, buf[:])
+		switch err = w.interrupted(err, "read from pipe at"); {
+		case err != nil:
+			syscall.Close(fd)
+			return -1, w.done(err)
+		case n == 0:
+			return fd, w.done(nil)
 		}
-		return fd, err
 	}
 }
 
-// ended reports whether open(2) has returned.
+// interrupted turns an EINTR from the wait's own SIGALRM into why the wait
+// ends; nil means go on, as after a SIGALRM from elsewhere.
+func (w *wait) interrupted(err error, action string) error {
+	switch {
+	case err == nil:
+		return nil
+	case err == syscall.ENOENT:
+		return errRemoved // reopen found another inode at the path
+	case err != syscall.EINTR:
+		return sysError(action, w.p.path, err)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.why
+}
+
+// done marks the blocked thread as finished, after which no SIGALRM is sent to it.
+func (w *wait) done(err error) error {
+	w.mu.Lock()
+	w.over = true
+	w.mu.Unlock()
+	return err
+}
+
+// end decides that the wait ends for why, then interrupts the blocked thread until it is done.
+func (w *wait) end(why error) {
+	w.mu.Lock()
+	if w.over || w.why != nil {
+		w.mu.Unlock()
+		return
+	}
+	w.why = why
+	w.mu.Unlock()
+	// Again and again: a signal that lands just before the call starts is lost.
+	// Sent under mu, so that none reaches the thread once it is done (and may exec).
+	for w.interrupt() {
+		nap(10 * time.Millisecond)
+	}
+}
+
+// interrupt sends SIGALRM to the blocked thread while it must end; false once it need not.
+func (w *wait) interrupt() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.over || w.why == nil {
+		return false
+	}
+	syscall.Tgkill(w.pid, w.tid, syscall.SIGALRM)
+	return true
+}
+
+// decide sleeps in ppoll(2) until the deadline or an event on the path, and ends the wait on the first that counts.
+func (w *wait) decide() {
+	for !w.ended() {
+		limit := w.limit()
+		timeout := time.Duration(-1)
+		if !limit.IsZero() {
+			timeout = max(time.Until(limit), 0)
+		}
+		if w.watch.isDegraded() && (timeout < 0 || timeout > time.Second) {
+			timeout = time.Second // no inotify here: look once a second instead
+		}
+		fired := w.watch.sleep(timeout)
+		switch {
+		case w.ended():
+		case !limit.IsZero() && !time.Now().Before(w.limit()):
+			w.end(errTimedOut) // returns early if a partner won at the deadline: wait on
+		case fired || w.watch.isDegraded():
+			go w.watch.recheck(w)
+		}
+	}
+}
+
+// limit is when the wait times out: the deadline, or a little later for a writer that came just before it.
+func (w *wait) limit() time.Time {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.deadline.IsZero() || w.opened.IsZero() {
+		return w.deadline
+	}
+	return maxTime(w.deadline, w.opened.Add(drainGrace))
+}
+
+// ended reports whether the blocked thread is done.
 func (w *wait) ended() bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.over
 }
 
-// watch decides when the wait must end, at the deadline or once the pipe
-// is gone from its path, then interrupts the open until it returns.
-func (w *wait) watch() {
-	for {
-		next := time.Now().Add(removalCheck)
-		if !w.deadline.IsZero() && w.deadline.Before(next) {
-			next = w.deadline
-		}
-		time.Sleep(time.Until(next))
-		var why error
-		switch {
-		case !w.deadline.IsZero() && !time.Now().Before(w.deadline):
-			why = errTimedOut
-		case w.p.gone():
-			why = errRemoved
-		}
-		w.mu.Lock()
-		if w.over || why == nil {
-			over := w.over
-			w.mu.Unlock()
-			if over {
-				return
-			}
-			continue
-		}
-		w.why = why
-		w.mu.Unlock()
-		// Again and again: a signal that lands just before the open starts is lost.
-		for !w.ended() {
-			syscall.Tgkill(w.pid, w.tid, syscall.SIGALRM)
-			time.Sleep(10 * time.Millisecond)
-		}
-		return
+// maxTime returns the later of a and b.
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
 	}
+	return b
 }
 
-// The kernel's signal structures differ by architecture, and package syscall
-// has none of them. mips keeps 128 signals, numbers the sigprocmask
-// operations from 1 and puts sa_flags, an unsigned int, before the handler.
-// Every other Linux port (amd64, 386, arm, arm64, riscv64, ppc64le, s390x,
-// loong64) keeps 64, numbers them from 0 and puts sa_flags, an unsigned
-// long, after the handler. SA_RESTART is the same bit everywhere.
+// watch tells a waiter when its path may have changed, so that it looks only
+// then: inotify on the pipe itself and on each directory and symbolic link
+// its path goes through, for their own removal or move (not their
+// entries', which would wake every waiter under a busy /tmp), the pipe's
+// own directory's permissions, and the mount table's poll(2).
+type watch struct {
+	fd, mounts int // inotify and /proc/self/mountinfo; -1 when absent
+	mu         sync.Mutex
+	self       int32          // the pipe's own watch; guarded by mu
+	wds        map[int32]bool // the watches on the path; guarded by mu
+	degraded   bool           // some of the path cannot be watched: look once a second; guarded by mu
+	checking   bool           // a recheck runs; guarded by mu
+	dirty      bool           // an event came during it; guarded by mu
+}
+
+// Inotify masks: what changes where a path leads, for each kind of inode on it.
 const (
-	mips      = runtime.GOARCH == "mips" || runtime.GOARCH == "mipsle" || runtime.GOARCH == "mips64" || runtime.GOARCH == "mips64le"
-	saRestart = 0x10000000
+	selfMask = syscall.IN_DELETE_SELF | syscall.IN_MOVE_SELF
+	pipeMask = selfMask | syscall.IN_ATTRIB // its link count and permissions
+	dirMask  = selfMask | syscall.IN_ONLYDIR
+	linkMask = selfMask | syscall.IN_ATTRIB | syscall.IN_DONT_FOLLOW
 )
 
-// sigABI returns the numbers of SIG_UNBLOCK and SIG_SETMASK and the size of sigset_t.
-func sigABI() (unblock, setmask, size uintptr) {
-	if mips {
-		return 2, 3, 16
+// start opens what the watch listens on; failing that for want of
+// descriptors, it fails with 24, and for want of inotify it looks once a second.
+func (wt *watch) start(p *pipe) error {
+	wt.fd, wt.mounts, wt.self = -1, -1, -1
+	fd, err := syscall.InotifyInit1(syscall.IN_CLOEXEC | syscall.IN_NONBLOCK)
+	switch {
+	case err == syscall.EMFILE && !fdLeft(p.fd):
+		return sysError("watch the path of pipe at", p.path, err)
+	case err != nil: // the per-user limit of inotify instances, most likely
+		wt.degraded = true
+		warn("cannot watch the path of pipe at " + strconv.Quote(p.path) + " (inotify: " + err.Error() +
+			"); looking at it once a second instead")
+	default:
+		wt.fd = fd
 	}
-	return 1, 2, 8
-}
-
-// sigset is room for the kernel's sigset_t on every port, in unsigned longs as the kernel keeps it.
-type sigset [4]uintptr
-
-// sigmask changes the calling thread's signal mask: how is SIG_UNBLOCK or SIG_SETMASK from sigABI.
-func sigmask(how uintptr, set *sigset) error {
-	_, _, size := sigABI()
-	if _, _, e := syscall.RawSyscall6(syscall.SYS_RT_SIGPROCMASK, how, uintptr(unsafe.Pointer(set)), 0, size, 0, 0); e != 0 {
-		return e
+	if procfs() {
+		if wt.mounts, err = syscall.Open("/proc/self/mountinfo", syscall.O_RDONLY|syscall.O_CLOEXEC, 0); err == syscall.EMFILE {
+			return sysError("watch the path of pipe at", p.path, err)
+		}
 	}
-	return nil
-}
-
-// interruptible makes sig interrupt the calling thread's blocking system calls with EINTR.
-//
-// It unblocks sig on this thread, since a parent may have left it blocked,
-// and clears SA_RESTART, which Go sets on every handler and under which the
-// kernel would restart the open instead. Only lockpipe sends sig, to one thread.
-func interruptible(sig syscall.Signal) error {
-	var set sigset
-	bits := uint(unsafe.Sizeof(set[0])) * 8
-	set[uint(sig-1)/bits] = 1 << (uint(sig-1) % bits)
-	unblock, _, size := sigABI()
-	if err := sigmask(unblock, &set); err != nil {
-		return err
-	}
-	var act [8]uintptr // room for struct sigaction on every port
-	if _, _, e := syscall.RawSyscall6(syscall.SYS_RT_SIGACTION, uintptr(sig), 0, uintptr(unsafe.Pointer(&act)), size, 0, 0); e != 0 {
-		return e
-	}
-	handler, flags := &act[0], unsafe.Pointer(&act[1])
-	if mips {
-		handler, flags = &act[1], unsafe.Pointer(&act[0])
-	}
-	if *handler <= 1 { // SIG_DFL or SIG_IGN: the signal would kill lockpipe or not interrupt it
-		return syscall.ENOTSUP
-	}
-	if mips {
-		*(*uint32)(flags) &^= saRestart
-	} else {
-		*(*uintptr)(flags) &^= saRestart
-	}
-	if _, _, e := syscall.RawSyscall6(syscall.SYS_RT_SIGACTION, uintptr(sig), uintptr(unsafe.Pointer(&act)), 0, size, 0, 0); e != 0 {
-		return e
+	if wt.fd >= 0 { // once: a watch follows its inode wherever the inode goes
+		self := p.path
+		if !p.byName {
+			self = "/proc/self/fd/" + strconv.Itoa(p.fd)
+		}
+		wd, err := syscall.InotifyAddWatch(wt.fd, self, pipeMask)
+		wt.self, wt.degraded = int32(wd), err != nil
 	}
 	return nil
 }
 
-// remove releases everyone waiting on the named pipe at path, then removes it;
-// removed is false when nothing was there.
+// fdLeft reports whether the process may still open a descriptor.
+func fdLeft(fd int) bool {
+	dup, err := fcntl(fd, syscall.F_DUPFD_CLOEXEC, 0)
+	if err == nil {
+		syscall.Close(dup)
+	}
+	return err == nil
+}
+
+// isDegraded reports whether the path is looked at once a second, for want of watches.
+func (wt *watch) isDegraded() bool {
+	wt.mu.Lock()
+	defer wt.mu.Unlock()
+	return wt.degraded
+}
+
+// pollFd is struct pollfd.
+type pollFd struct {
+	fd             int32
+	events, revent int16
+}
+
+// sleep blocks in ppoll(2) for up to timeout (negative: no limit) and
+// reports whether an event came that may change where the path leads.
+func (wt *watch) sleep(timeout time.Duration) bool {
+	fds := []pollFd{{fd: int32(wt.fd), events: 0x1}, {fd: int32(wt.mounts), events: 0x2}} // POLLIN, POLLPRI
+	var ts *syscall.Timespec
+	if timeout >= 0 {
+		t := syscall.NsecToTimespec(int64(timeout))
+		ts = &t
+	}
+	n, _, e := syscall.Syscall6(syscall.SYS_PPOLL, uintptr(unsafe.Pointer(&fds[0])), 2, uintptr(unsafe.Pointer(ts)), 0, 0, 0)
+	if e != 0 || n == 0 {
+		return false
+	}
+	return fds[1].revent != 0 || fds[0].revent != 0 && wt.relevant()
+}
+
+// relevant reads the pending inotify events and reports whether one is about
+// an inode of the path itself; one about an entry of a directory is not.
+func (wt *watch) relevant() bool {
+	var raw [1024]uint32 // aligned, as the kernel lays events out
+	buf := unsafe.Slice((*byte)(unsafe.Pointer(&raw[0])), len(raw)*4)
+	found := false
+	for {
+		n, err := syscall.Read(wt.fd, buf)
+		if err != nil || n <= 0 {
+			return found
+		}
+		wt.mu.Lock()
+		for b := buf[:n]; len(b) >= syscall.SizeofInotifyEvent; {
+			ev := (*syscall.InotifyEvent)(unsafe.Pointer(&b[0]))
+			b = b[syscall.SizeofInotifyEvent+int(ev.Len):]
+			found = found || ev.Mask&syscall.IN_Q_OVERFLOW != 0 || ev.Len == 0 && (ev.Wd == wt.self || wt.wds[ev.Wd])
+		}
+		wt.mu.Unlock()
+	}
+}
+
+// recheck renews the watches, then looks whether the path still leads to
+// the pipe, ending the wait if not; one at a time, again while events came.
+// It may block on a file system that stops answering, never the deadline.
+func (wt *watch) recheck(w *wait) {
+	wt.mu.Lock()
+	if wt.checking {
+		wt.dirty = true
+		wt.mu.Unlock()
+		return
+	}
+	wt.checking = true
+	wt.mu.Unlock()
+	for {
+		wt.renew(w.p.path)
+		if !w.p.leads() {
+			w.end(errRemoved)
+			return
+		}
+		wt.mu.Lock()
+		again := wt.dirty
+		wt.checking, wt.dirty = again, false
+		wt.mu.Unlock()
+		if !again {
+			return
+		}
+	}
+}
+
+// renew watches the directories and links path goes through now, and drops
+// the watches on those it no longer does.
+func (wt *watch) renew(path string) {
+	if wt.fd < 0 {
+		return
+	}
+	dirs, links := walk(path)
+	degraded, wds := false, map[int32]bool{}
+	add := func(name string, mask uint32) {
+		wd, err := syscall.InotifyAddWatch(wt.fd, name, mask)
+		degraded = degraded || err != nil && err != syscall.ENOENT && err != syscall.ENOTDIR
+		if err == nil {
+			wds[int32(wd)] = true
+		}
+	}
+	for i, d := range dirs {
+		if i == len(dirs)-1 {
+			add(d, dirMask|syscall.IN_ATTRIB) // the pipe's own directory: its permissions too
+		} else {
+			add(d, dirMask)
+		}
+	}
+	for _, l := range links {
+		add(l, linkMask)
+	}
+	wt.mu.Lock()
+	old, self := wt.wds, wt.self
+	wt.wds, wt.degraded = wds, degraded || self < 0
+	wt.mu.Unlock()
+	for wd := range old {
+		if !wds[wd] && wd != self {
+			syscall.InotifyRmWatch(wt.fd, uint32(wd))
+		}
+	}
+}
+
+// walk resolves path as open(2) does and returns each directory it looks a
+// name up in, the last one the pipe's own, and each symbolic link it follows,
+// each by a path that leads to it.
+func walk(path string) (dirs, links []string) {
+	dir, rest := ".", path
+	if strings.HasPrefix(path, "/") {
+		dir = "/"
+	}
+	for n := 0; rest != "" && n <= 40; {
+		var name string
+		name, rest, _ = strings.Cut(strings.TrimLeft(rest, "/"), "/")
+		if name == "" || name == "." {
+			continue
+		}
+		if len(dirs) == 0 || dirs[len(dirs)-1] != dir {
+			dirs = append(dirs, dir)
+		}
+		next := strings.TrimSuffix(dir, "/") + "/" + name
+		buf := make([]byte, 4096)
+		k, err := syscall.Readlink(next, buf)
+		if err != nil || name == ".." {
+			dir = next // a directory, or the pipe itself at the end
+			continue
+		}
+		n++
+		links = append(links, next)
+		if target := string(buf[:k]); strings.HasPrefix(target, "/") {
+			dir, rest = "/", target+"/"+rest
+		} else {
+			rest = target + "/" + rest
+		}
+	}
+	return dirs, links
+}
+
+// privateName is where delete moves what it removes, beside it: one name
+// per name, so that whoever comes next finds what a killed delete left.
+func privateName(path string) (dir, name, private string) {
+	i := strings.LastIndex(path, "/")
+	dir, name = path[:i+1], path[i+1:]
+	if dir == "" {
+		dir = "."
+	}
+	private = ".lockpipe-deleting-" + name
+	if len(private) > 255 { // NAME_MAX: a name of its own that still tells the two apart
+		h := uint64(14695981039346656037) // FNV-1a
+		for i := 0; i < len(name); i++ {
+			h = (h ^ uint64(name[i])) * 1099511628211
+		}
+		private = ".lockpipe-deleting-" + strconv.FormatUint(h, 16)
+	}
+	return dir, name, private
+}
+
+// lockDir opens dir and takes its lock, which every delete of a name there
+// holds while it moves things; locked is false where dir cannot be read.
+func lockDir(dir string) (fd int, locked bool, err error) {
+	fd, err = syscall.Open(dir, syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_CLOEXEC, 0)
+	if err == syscall.EACCES {
+		fd, err = syscall.Open(dir, oPath|syscall.O_DIRECTORY|syscall.O_CLOEXEC, 0)
+		return fd, false, err
+	}
+	if err != nil {
+		return -1, false, err
+	}
+	for err = syscall.Flock(fd, syscall.LOCK_EX); err == syscall.EINTR; err = syscall.Flock(fd, syscall.LOCK_EX) {
+	}
+	return fd, err == nil, nil
+}
+
+// remove releases everyone waiting on the named pipe at path, then removes
+// it; removed is false when nothing was there. There is no unlink by inode,
+// so it moves whatever the path names to a private name beside it, before
+// anyone is released (so that a delete that cannot remove releases nobody),
+// releases and removes it if it is a named pipe, and puts anything else back.
 func remove(path string) (removed bool, err error) {
-	p, err := hold(path, false)
+	p, err := handle(path, false)
 	if err != nil || !p.there() {
 		return false, err
 	}
 	defer p.close()
 	if p.st.Mode&syscall.S_IFMT == syscall.S_IFLNK {
-		t, err := hold(path, true)
+		t, err := handle(path, true)
 		if err != nil || !t.there() {
 			return false, err // a dangling link: nothing to delete
 		}
@@ -567,253 +842,89 @@ func remove(path string) (removed bool, err error) {
 	if p.what != "" {
 		return false, notPipeError(path, p.what)
 	}
-	// Opening for reading and writing never blocks on Linux and counts as a
-	// partner for both sides, so everyone waiting in open(2) goes on; readers
-	// then see end-of-file when this descriptor closes, after the unlink.
-	fd, err := p.reopen(syscall.O_RDWR | syscall.O_NONBLOCK)
-	if err == syscall.ENOENT {
+	dir, name, private := privateName(path)
+	d, _, err := lockDir(dir)
+	if err != nil {
+		return false, sysError("delete pipe at", path, err)
+	}
+	defer syscall.Close(d)
+	finishDelete(d, path)
+	defer unstoppable()() // no signal ends lockpipe while the path is moved away
+	switch err := moveNoReplace(d, name, private); err {
+	case nil:
+	case syscall.ENOENT:
 		return false, nil
+	default:
+		return false, sysError("delete pipe at", path, err)
 	}
-	if err != nil {
-		return false, sysError("open pipe to release its waiters at", path, err)
+	removed, putBack, err := settle(d, path)
+	if putBack {
+		return false, &failure{statusNotPipe, slog.LevelError, strconv.Quote(path) + " was replaced while being deleted; leaving it untouched"}
 	}
-	defer syscall.Close(fd)
-	return p.unlink()
+	return removed, err
 }
 
-// unlink removes the path only while it names the pipe held. There is no
-// unlink by inode, so it first moves whatever the path names into a fresh
-// private directory, looks at what it moved, removes it if it is the pipe
-// and puts anything else back.
-func (p *pipe) unlink() (bool, error) {
-	priv := p.path[:strings.LastIndex(p.path, "/")+1] + ".lockpipe-" + strconv.Itoa(os.Getpid()) + "-" + strconv.FormatInt(time.Now().UnixNano(), 36)
-	if err := syscall.Mkdir(priv, 0o700); err != nil {
-		return false, sysError("delete pipe at", p.path, err)
+// settle finishes a delete whose object is at its private name: a named
+// pipe is released and removed; anything else is put back, never over
+// whatever took the path meanwhile, in which case it stays and err says where.
+func settle(d int, path string) (removed, putBack bool, err error) {
+	dir, name, private := privateName(path)
+	at := strings.TrimSuffix(dir, "/") + "/" + private
+	fd, err := syscall.Openat(d, private, oPath|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return false, false, nil // a delete that ran meanwhile finished it
 	}
-	defer syscall.Rmdir(priv)
-	moved := priv + "/pipe"
-	defer holdExit()() // no signal ends lockpipe while the path is moved away
-	if err := syscall.Rename(p.path, moved); err == syscall.ENOENT {
-		return false, nil
-	} else if err != nil {
-		return false, sysError("delete pipe at", p.path, err)
+	m := &pipe{path: at, fd: fd, byName: !procfs()}
+	defer m.close()
+	if syscall.Fstat(fd, &m.st) == nil && kind(fd, &m.st) == "" {
+		// Opening it for reading and writing never blocks and counts as a partner
+		// for both sides, so everyone waiting in open(2) goes on; readers then see
+		// end-of-file when it closes. Without permission to open it, the removal
+		// itself releases them.
+		if rw, err := m.reopen(syscall.O_RDWR | syscall.O_NONBLOCK); err == nil {
+			defer syscall.Close(rw)
+		}
+		if err := syscall.Unlinkat(d, private); err != nil {
+			return false, false, sysError("delete pipe at", path, err)
+		}
+		return true, false, nil
 	}
+	if err := moveNoReplace(d, private, name); err != nil {
+		return false, false, &failure{statusNotPipe, slog.LevelError, strconv.Quote(path) + " was replaced while being deleted, and cannot be put back (" +
+			err.Error() + "); it is now at " + strconv.Quote(at)}
+	}
+	return false, true, nil
+}
+
+// finishDelete finishes what a delete of path that was killed left at its private name, if anything.
+func finishDelete(d int, path string) {
+	dir, _, private := privateName(path)
+	at := strconv.Quote(strings.TrimSuffix(dir, "/") + "/" + private)
+	removed, putBack, err := settle(d, path)
+	switch {
+	case removed:
+		warn("removed the pipe that a killed delete left at " + at)
+	case putBack:
+		warn("put back at " + strconv.Quote(path) + " what a killed delete left at " + at)
+	case err != nil:
+		warn(err.Error())
+	}
+}
+
+// recoverDelete looks, at the cost of one lstat, for what a killed delete
+// of path left, and finishes it under the directory's lock.
+func recoverDelete(path string) {
+	dir, _, private := privateName(path)
 	var st syscall.Stat_t
-	if syscall.Lstat(moved, &st) == nil && st.Dev == p.st.Dev && st.Ino == p.st.Ino {
-		if err := syscall.Unlink(moved); err != nil {
-			return false, sysError("delete pipe at", p.path, err)
+	if syscall.Lstat(strings.TrimSuffix(dir, "/")+"/"+private, &st) != nil {
+		return
+	}
+	if d, locked, err := lockDir(dir); err == nil {
+		if locked { // unlocked, a delete that runs now cannot be told from one that was killed
+			release := unstoppable()
+			finishDelete(d, path)
+			release()
 		}
-		return true, nil
-	}
-	if err := syscall.Rename(moved, p.path); err != nil {
-		return false, &failure{statusNotPipe, slog.LevelError, strconv.Quote(p.path) + " was replaced while being deleted and could not be put back (" +
-			err.Error() + "); it is now at " + strconv.Quote(moved)}
-	}
-	return false, &failure{statusNotPipe, slog.LevelError, strconv.Quote(p.path) + " was replaced while being deleted; leaving it untouched"}
-}
-
-// watcher ends the process on a termination signal, whatever lockpipe is doing.
-type watcher struct {
-	once    sync.Once
-	doing   atomic.Pointer[string] // what lockpipe is doing, for the message
-	ignored []os.Signal            // ignored when lockpipe started: they stay so for CMD
-}
-
-// caught is the process's one watcher: signals belong to the process, not to a command.
-var caught watcher
-
-// terminating are the signals that end lockpipe with 128+N and one INFO line.
-var terminating = [...]struct {
-	sig  syscall.Signal
-	name string
-}{{syscall.SIGTERM, "SIGTERM"}, {syscall.SIGINT, "SIGINT"}, {syscall.SIGHUP, "SIGHUP"}, {syscall.SIGQUIT, "SIGQUIT"}}
-
-// catchSignals installs lockpipe's handlers, once, and as PID 1 starts reaping orphans.
-func catchSignals() { caught.once.Do(caught.install) }
-
-// install installs the handlers and starts the goroutines that answer them.
-func (caught *watcher) install() {
-	if caught.doing.Load() == nil {
-		setDoing("starting")
-	}
-	var sigs []os.Signal
-	for _, t := range terminating {
-		if signal.Ignored(t.sig) {
-			caught.ignored = append(caught.ignored, t.sig)
-			if t.sig == syscall.SIGHUP {
-				continue // nohup's choice; SIGINT, which shells ignore for every background job, is handled
-			}
-		}
-		sigs = append(sigs, t.sig)
-	}
-	// Room for each signal once, in a channel of their own: os/signal drops
-	// what does not fit, and a storm of SIGCHLD must never crowd out a SIGTERM.
-	stop := make(chan os.Signal, len(terminating))
-	signal.Notify(stop, sigs...)
-	go func() {
-		n := (<-stop).(syscall.Signal)
-		name := "signal " + strconv.Itoa(int(n))
-		for _, t := range terminating {
-			if t.sig == n {
-				name = t.name
-			}
-		}
-		status := statusSignal + int(n)
-		exit(&failure{status, slog.LevelInfo, "received " + name + " while " + *caught.doing.Load() + "; exiting with status " + strconv.Itoa(status)})
-	}()
-	if os.Getpid() == 1 {
-		chld := make(chan os.Signal, 1)
-		signal.Notify(chld, syscall.SIGCHLD)
-		go func() {
-			for {
-				reap() // first for the orphans that exited before the handler was in place
-				<-chld
-			}
-		}()
-	}
-}
-
-// setDoing says what lockpipe is doing, for the message of a signal that ends it.
-func setDoing(s string) { caught.doing.Store(&s) }
-
-// reap collects every child that has exited: as PID 1, every orphan of the namespace.
-func reap() {
-	for {
-		var ws syscall.WaitStatus
-		pid, err := syscall.Wait4(-1, &ws, syscall.WNOHANG, nil)
-		if err == syscall.EINTR {
-			continue
-		}
-		if err != nil || pid <= 0 {
-			return
-		}
-		trace("reaped process " + strconv.Itoa(pid))
-	}
-}
-
-// defaultExecPath is where CMD is looked up when PATH is unset or empty.
-const defaultExecPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
-// become replaces lockpipe with argv: the same PID, environment, standard
-// streams and working directory. Every descriptor lockpipe opened is
-// close-on-exec; no signal is left blocked, and the handled ones return to
-// their default, but for SIGHUP or SIGINT ignored when lockpipe started.
-func become(argv []string, path string) error {
-	file, err := lookPath(argv[0], path)
-	if err != nil {
-		return err
-	}
-	for _, s := range caught.ignored {
-		signal.Ignore(s)
-	}
-	runtime.LockOSThread()
-	release := holdExit()
-	var none sigset
-	_, setmask, _ := sigABI()
-	if err = sigmask(setmask, &none); err == nil {
-		err = syscall.Exec(file, argv, os.Environ())
-	}
-	release()
-	status := statusCannotRun
-	if err == syscall.ENOENT {
-		status = statusNotFound
-	}
-	return &failure{status, slog.LevelError, "cannot run " + strconv.Quote(argv[0]) + ": " + err.Error()}
-}
-
-// lookPath finds a command as execvp does: a name with a slash as it is, any other in path.
-func lookPath(name, path string) (string, error) {
-	if strings.Contains(name, "/") {
-		return name, nil
-	}
-	where := "PATH"
-	if path == "" {
-		path, where = defaultExecPath, defaultExecPath
-	}
-	for _, dir := range strings.Split(path, ":") {
-		if dir == "" {
-			dir = "."
-		}
-		var st syscall.Stat_t
-		if f := dir + "/" + name; name != "" && syscall.Stat(f, &st) == nil && st.Mode&syscall.S_IFMT != syscall.S_IFDIR {
-			return f, nil
-		}
-	}
-	return "", &failure{statusNotFound, slog.LevelError, "cannot run " + strconv.Quote(name) + ": not found in " + where}
-}
-
-// install copies the running binary to dir/lockpipe with mode 0755, replacing
-// a regular file there whole or not at all, and returns the destination.
-func install(dir string) (string, error) {
-	dst := strings.TrimSuffix(dir, "/") + "/lockpipe"
-	var st syscall.Stat_t
-	if err := syscall.Stat(dir, &st); err != nil {
-		return dst, sysError("install into", dir, err)
-	}
-	if st.Mode&syscall.S_IFMT != syscall.S_IFDIR {
-		return dst, sysError("install into", dir, syscall.ENOTDIR)
-	}
-	if err := syscall.Lstat(dst, &st); err == nil && st.Mode&syscall.S_IFMT != syscall.S_IFREG {
-		return dst, &failure{statusNotPipe, slog.LevelError, "found " + describe(st.Mode) + " at " + strconv.Quote(dst) + ", not a regular file; leaving it untouched"}
-	}
-	self := "/proc/self/exe"
-	src, err := syscall.Open(self, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
-	if err == syscall.ENOENT {
-		// No /proc (a bare chroot, a scratch image): the binary argv[0] names.
-		if self, err = lookPath(os.Args[0], os.Getenv("PATH")); err != nil {
-			return dst, err
-		}
-		src, err = syscall.Open(self, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
-	}
-	if err != nil {
-		return dst, sysError("read", self, err)
-	}
-	defer syscall.Close(src)
-	// A reader of dst sees the old file or the new one, never a part.
-	tmp := strings.TrimSuffix(dst, "lockpipe") + ".lockpipe-" + strconv.Itoa(os.Getpid())
-	out, err := syscall.Open(tmp, syscall.O_WRONLY|syscall.O_CREAT|syscall.O_EXCL|syscall.O_CLOEXEC, 0o700)
-	if err != nil {
-		return dst, sysError("install into", dir, err)
-	}
-	err = copyAll(out, src)
-	if err == nil {
-		err = syscall.Fchmod(out, 0o755) // exactly, whatever the umask
-	}
-	if err == nil {
-		err = syscall.Fsync(out)
-	}
-	if cerr := syscall.Close(out); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = syscall.Rename(tmp, dst)
-	}
-	if err != nil {
-		syscall.Unlink(tmp)
-		return dst, sysError("install", dst, err)
-	}
-	return dst, nil
-}
-
-// copyAll copies from src to dst until end-of-file.
-func copyAll(dst, src int) error {
-	buf := make([]byte, 64<<10)
-	for {
-		n, err := syscall.Read(src, buf)
-		switch {
-		case err == syscall.EINTR:
-			continue
-		case err != nil:
-			return err
-		case n == 0:
-			return nil
-		}
-		for b := buf[:n]; len(b) > 0; {
-			m, err := syscall.Write(dst, b)
-			if err != nil && err != syscall.EINTR {
-				return err
-			}
-			b = b[max(m, 0):]
-		}
+		syscall.Close(d)
 	}
 }

@@ -1,0 +1,263 @@
+package main
+
+// Benchmarks: the real binaries as processes, lockpipe against the shell
+// idiom and the Go floor, interleaved so that their ratios hold on any machine.
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Benchmarks. They run the real binaries as processes and report medians
+// with b.ReportMetric; rivals run interleaved with lockpipe in the same loop
+// so that their ratios hold on any machine. Run them with
+//
+//	go test -run '^$' -bench . -benchtime 200x
+
+// floorOnce builds testdata/floor.go.txt, the Go floor, once per run.
+var floorOnce struct {
+	sync.Once
+	path string
+	err  error
+}
+
+// floorBinary returns the built Go floor program.
+func floorBinary(b *testing.B) string {
+	floorOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "lockpipe-floor-")
+		if err != nil {
+			floorOnce.err = err
+			return
+		}
+		src, err := os.ReadFile("testdata/floor.go.txt")
+		if err == nil {
+			err = os.WriteFile(filepath.Join(dir, "main.go"), src, 0o644)
+		}
+		if err == nil {
+			err = os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module floor\n\ngo 1.22\n"), 0o644)
+		}
+		if err != nil {
+			floorOnce.err = err
+			return
+		}
+		floorOnce.path = filepath.Join(dir, "floor")
+		build := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", floorOnce.path, ".")
+		build.Dir = dir
+		build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=")
+		if out, err := build.CombinedOutput(); err != nil {
+			floorOnce.err = fmt.Errorf("%v\n%s", err, out)
+		}
+	})
+	if floorOnce.err != nil {
+		b.Fatal(floorOnce.err)
+	}
+	return floorOnce.path
+}
+
+// rival is one way to wait on a named pipe: the argv for each role.
+type rival struct {
+	name                  string
+	reader, writer, check func(p string) []string
+}
+
+// rivals returns lockpipe, the shell idiom and the Go floor.
+func rivals(b *testing.B) []rival {
+	floor := floorBinary(b)
+	return []rival{
+		{"lockpipe",
+			func(p string) []string { return []string{bin, "read", "-p", p} },
+			func(p string) []string { return []string{bin, "write", "-p", p} },
+			func(p string) []string { return []string{bin, "exists", "-p", p} }},
+		{"shell",
+			func(p string) []string { return []string{"cat", p} }, // standard output is /dev/null
+			func(p string) []string { return []string{"/bin/sh", "-c", `: > "$0"`, p} },
+			func(p string) []string { return []string{"/usr/bin/test", "-p", p} }},
+		{"floor",
+			func(p string) []string { return []string{floor, "read", p} },
+			func(p string) []string { return []string{floor, "write", p} },
+			func(p string) []string { return []string{floor, "exists", p} }},
+	}
+}
+
+// median returns the middle of xs.
+func median(xs []float64) float64 {
+	sort.Float64s(xs)
+	return xs[len(xs)/2]
+}
+
+// micros returns d in microseconds.
+func micros(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
+
+// runOK runs argv to the end, failing the benchmark unless it exits 0.
+func runOK(b *testing.B, argv []string) {
+	if out, err := exec.Command(argv[0], argv[1:]...).CombinedOutput(); err != nil {
+		b.Fatalf("%v: %v %s", argv, err, out)
+	}
+}
+
+// interleave measures every rival in turn, b.N rounds, on one pipe, and
+// reports each one's median and its ratio to the Go floor.
+func interleave(b *testing.B, unit string, measure func(r rival, p string) float64) {
+	rs := rivals(b)
+	p := filepath.Join(b.TempDir(), "pipe")
+	syscall.Mkfifo(p, 0o600)
+	xs := map[string][]float64{}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for _, r := range rs {
+			xs[r.name] = append(xs[r.name], measure(r, p))
+		}
+	}
+	floor := median(xs["floor"])
+	for _, r := range rs {
+		m := median(xs[r.name])
+		b.ReportMetric(m, r.name+"-"+unit)
+		if r.name != "floor" {
+			b.ReportMetric(m/floor, r.name+"/floor")
+		}
+	}
+}
+
+// BenchmarkWake measures from starting a writer to the waiting reader having exited.
+func BenchmarkWake(b *testing.B) {
+	interleave(b, "µs", func(r rival, p string) float64 {
+		reader := newChild(nil, r.reader(p)...).start(b)
+		blocked(b, reader.pid())
+		t0 := time.Now()
+		runOK(b, r.writer(p))
+		if st := reader.status(b); st != 0 {
+			b.Fatalf("%s reader: %d", r.name, st)
+		}
+		return micros(time.Since(t0))
+	})
+}
+
+// BenchmarkStartup measures one existence check of an existing pipe, start to exit.
+func BenchmarkStartup(b *testing.B) {
+	interleave(b, "µs", func(r rival, p string) float64 {
+		t0 := time.Now()
+		runOK(b, r.check(p))
+		return micros(time.Since(t0))
+	})
+}
+
+// BenchmarkMemory measures the resident memory (VmRSS) of a waiting reader.
+func BenchmarkMemory(b *testing.B) {
+	interleave(b, "kB", func(r rival, p string) float64 {
+		reader := newChild(nil, r.reader(p)...).start(b)
+		blocked(b, reader.pid())
+		status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", reader.pid()))
+		if err != nil {
+			b.Fatal(err)
+		}
+		var kb float64
+		for _, l := range strings.Split(string(status), "\n") {
+			if strings.HasPrefix(l, "VmRSS:") {
+				kb, _ = strconv.ParseFloat(strings.Fields(l)[1], 64)
+			}
+		}
+		runOK(b, r.writer(p))
+		reader.status(b)
+		return kb
+	})
+}
+
+// BenchmarkBroadcast measures one write releasing n waiting readers, all
+// exited, for lockpipe and for the Go floor: process teardown dominates.
+func BenchmarkBroadcast(b *testing.B) {
+	for _, r := range rivals(b) {
+		if r.name == "shell" {
+			continue
+		}
+		for _, n := range []int{10, 100, 1000} {
+			b.Run(fmt.Sprintf("%s/%d", r.name, n), func(b *testing.B) {
+				p := filepath.Join(b.TempDir(), "pipe")
+				syscall.Mkfifo(p, 0o600)
+				var xs []float64
+				for i := 0; i < b.N; i++ {
+					b.StopTimer()
+					readers := make([]*child, n)
+					for j := range readers {
+						readers[j] = newChild(nil, r.reader(p)...).start(b)
+					}
+					for _, c := range readers {
+						blocked(b, c.pid())
+					}
+					b.StartTimer()
+					t0 := time.Now()
+					runOK(b, r.writer(p))
+					for _, c := range readers {
+						if st := c.status(b); st != 0 {
+							b.Fatalf("reader: %d", st)
+						}
+					}
+					xs = append(xs, micros(time.Since(t0)))
+				}
+				m := median(xs)
+				b.ReportMetric(m/1000, "ms-all")
+				b.ReportMetric(m/float64(n), "µs/reader")
+			})
+		}
+	}
+}
+
+// BenchmarkSignalExit measures from SIGTERM to a waiting lockpipe read having
+// exited, as a normal process and as PID 1, and shows that sleep as PID 1 ignores SIGTERM.
+func BenchmarkSignalExit(b *testing.B) {
+	// timeToExit starts a waiting reader with start, then times SIGTERM to its exit.
+	timeToExit := func(b *testing.B, start func(p string) (*child, int)) {
+		p := filepath.Join(b.TempDir(), "pipe")
+		var xs []float64
+		for i := 0; i < b.N; i++ {
+			c, pid := start(p)
+			blocked(b, pid)
+			t0 := time.Now()
+			syscall.Kill(pid, syscall.SIGTERM)
+			if st := c.status(b); st != 143 {
+				b.Fatalf("status %d", st)
+			}
+			xs = append(xs, micros(time.Since(t0)))
+		}
+		b.ReportMetric(median(xs), "µs-to-exit")
+	}
+	b.Run("process", func(b *testing.B) {
+		timeToExit(b, func(p string) (*child, int) {
+			c := spawn(b, nil, "read", "-p", p)
+			return c, c.pid()
+		})
+	})
+	b.Run("pid1", func(b *testing.B) {
+		timeToExit(b, func(p string) (*child, int) { return asPID1(b, nil, "read", "-p", p) })
+	})
+	b.Run("sleep-pid1", func(b *testing.B) {
+		needRoot(b, "unshare")
+		alive := 0
+		for i := 0; i < b.N; i++ {
+			u := newChild(nil, "unshare", "--pid", "--fork", "--kill-child", "sleep", "3600").start(b)
+			var pid int
+			waitFor(b, "sleep started", func() bool {
+				s, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", u.pid(), u.pid()))
+				pid, _ = strconv.Atoi(strings.TrimSpace(string(s)))
+				exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
+				return pid > 0 && strings.HasSuffix(exe, "/sleep")
+			})
+			syscall.Kill(pid, syscall.SIGTERM)
+			select {
+			case <-u.done:
+			case <-time.After(time.Second):
+				alive++
+			}
+			u.cmd.Process.Kill()
+		}
+		b.ReportMetric(float64(alive)/float64(b.N), "alive-1s-after-SIGTERM")
+	})
+}

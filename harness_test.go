@@ -1,0 +1,470 @@
+package main
+
+// The harness of the end-to-end tests: the real binary, built once, run as
+// child processes on real named pipes in temporary directories, and the
+// kernel's own state, polled, to know when a process waits.
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+	"unsafe"
+)
+
+// bin is the lockpipe binary under test, built by TestMain as users build it
+// for an image; raceBin is the same built with -race, for the tests of
+// lockpipe's own goroutines (signals, timeouts, removal), or "" where -race cannot build.
+var bin, raceBin string
+
+// bound is how long any single wait in a test may take before it counts as a hang.
+const bound = 30 * time.Second
+
+// TestMain builds the release binary and the race-detecting one, at once, for every test.
+func TestMain(m *testing.M) {
+	if argv := os.Getenv("LOCKPIPE_TEST_BLOCK_SIGALRM"); argv != "" {
+		blockAndExec(strings.Split(argv, "\x1f"))
+	}
+	flag.Parse()
+	// Fuzz workers re-run this binary many times and never need the build.
+	if f := flag.Lookup("test.fuzzworker"); f != nil && f.Value.String() == "true" {
+		os.Exit(m.Run())
+	}
+	// Most tests only wait on child processes: run more of them at once than there are cores.
+	if p := flag.Lookup("test.parallel"); p.Value.String() == strconv.Itoa(runtime.GOMAXPROCS(0)) {
+		p.Value.Set("12")
+	}
+	dir, err := os.MkdirTemp("", "lockpipe-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Chmod(dir, 0o755) // tests run it as another user too
+	bin, raceBin = filepath.Join(dir, "lockpipe"), filepath.Join(dir, "lockpipe-race")
+	var wg sync.WaitGroup
+	var raceErr error
+	var raceOut []byte
+	if foreign == "" {
+		wg.Add(1)
+		go func() { defer wg.Done(); raceOut, raceErr = goBuild(raceBin, []string{"CGO_ENABLED=1"}, "-race") }()
+	}
+	// LOCKPIPE_TEST_GOARCH builds for another architecture, which qemu-user runs through binfmt_misc.
+	if out, err := goBuild(bin, []string{"GOARCH=" + foreign}, "-trimpath", "-ldflags=-s -w"); err != nil {
+		fmt.Fprintf(os.Stderr, "building lockpipe: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	wg.Wait()
+	if foreign != "" || raceErr != nil {
+		fmt.Fprintf(os.Stderr, "no -race build, its tests will skip: %v\n%s", raceErr, raceOut)
+		raceBin = ""
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// foreign is the GOARCH the binary under test is built for, when it is not this machine's.
+var foreign = os.Getenv("LOCKPIPE_TEST_GOARCH")
+
+// inCI is set where a test that cannot run must fail instead of skipping: CI runs as root with every tool installed.
+var inCI = os.Getenv("CI") == "true"
+
+// skip skips t with the reason, or fails it under CI=true.
+func skip(t testing.TB, why string) {
+	t.Helper()
+	if inCI {
+		t.Fatal("CI=true, yet " + why)
+	}
+	t.Skip(why)
+}
+
+// needNative skips tests that find lockpipe through /proc/PID/exe, or need
+// PID namespaces: under qemu-user the process is qemu's. CI runs them natively.
+func needNative(t testing.TB) {
+	t.Helper()
+	if foreign != "" {
+		t.Skip("under qemu-user (" + foreign + "): /proc/PID/exe names qemu, and it cannot enter PID namespaces")
+	}
+}
+
+// needRoot skips t unless it runs as root with the named commands at hand.
+func needRoot(t testing.TB, tools ...string) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		skip(t, "needs root")
+	}
+	for _, tool := range tools {
+		if _, err := exec.LookPath(tool); err != nil {
+			skip(t, "needs "+tool+": "+err.Error())
+		}
+	}
+}
+
+// goBuild builds lockpipe to out, static unless env says otherwise, with the flags given.
+func goBuild(out string, env []string, flags ...string) ([]byte, error) {
+	build := exec.Command("go", append(append([]string{"build"}, flags...), "-o", out, ".")...)
+	build.Env = append(append(os.Environ(), "CGO_ENABLED=0"), env...)
+	return build.CombinedOutput()
+}
+
+// withRace runs f for the release binary, and as a second subtest for the
+// -race one: for the behaviours that lockpipe's own goroutines decide.
+func withRace(t *testing.T, f func(t *testing.T, bin string)) {
+	t.Run("release", func(t *testing.T) { t.Parallel(); f(t, bin) })
+	t.Run("race", func(t *testing.T) {
+		if raceBin == "" {
+			t.Skip("no -race build here (cgo, or another architecture)")
+		}
+		t.Parallel()
+		f(t, raceBin)
+	})
+}
+
+// cleanEnv is the environment without any LOCKPIPE_ variable, NO_COLOR or
+// TERM, and with the race detector's one-second pause at exit turned off.
+func cleanEnv() []string {
+	env := []string{"GORACE=atexit_sleep_ms=0"}
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "LOCKPIPE_") && !strings.HasPrefix(kv, "NO_COLOR=") && !strings.HasPrefix(kv, "TERM=") && !strings.HasPrefix(kv, "GORACE=") {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
+// child is a running process with its output captured.
+type child struct {
+	cmd    *exec.Cmd
+	stdout bytes.Buffer
+	stderr bytes.Buffer
+	done   chan struct{}
+}
+
+// newChild prepares argv with env added to the clean environment.
+func newChild(env []string, argv ...string) *child {
+	c := &child{cmd: exec.Command(argv[0], argv[1:]...), done: make(chan struct{})}
+	c.cmd.Env = append(cleanEnv(), env...)
+	c.cmd.Stdout, c.cmd.Stderr = &c.stdout, &c.stderr
+	// A grandchild that outlives its parent must not keep Wait reading its output forever.
+	c.cmd.WaitDelay = time.Second
+	return c
+}
+
+// start starts c and kills it when the test ends, if it is still running.
+func (c *child) start(t testing.TB) *child {
+	t.Helper()
+	if err := c.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { c.cmd.Wait(); close(c.done) }()
+	t.Cleanup(func() {
+		if c.running() {
+			c.cmd.Process.Kill()
+			<-c.done
+		}
+	})
+	return c
+}
+
+// spawn starts lockpipe with args and env.
+func spawn(t testing.TB, env []string, args ...string) *child {
+	t.Helper()
+	return spawnWith(t, bin, env, args...)
+}
+
+// spawnWith starts the lockpipe binary b with args and env.
+func spawnWith(t testing.TB, b string, env []string, args ...string) *child {
+	t.Helper()
+	return newChild(env, append([]string{b}, args...)...).start(t)
+}
+
+// running reports whether the process has not exited yet.
+func (c *child) running() bool {
+	select {
+	case <-c.done:
+		return false
+	default:
+		return true
+	}
+}
+
+// pid returns the process's id.
+func (c *child) pid() int { return c.cmd.Process.Pid }
+
+// status waits for the process and returns its exit status, 128+N for death by signal N.
+func (c *child) status(t testing.TB) int {
+	t.Helper()
+	select {
+	case <-c.done:
+	case <-time.After(bound):
+		c.cmd.Process.Kill() // then its output is whole, and no longer written
+		<-c.done
+		t.Fatalf("%v still running after %v; stderr:\n%s", c.cmd.Args, bound, c.stderr.String())
+	}
+	ws := c.cmd.ProcessState.Sys().(syscall.WaitStatus)
+	if ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return ws.ExitStatus()
+}
+
+// lockpipe runs lockpipe to the end and returns its status and output.
+func lockpipe(t testing.TB, env []string, args ...string) (int, string, string) {
+	t.Helper()
+	return lockpipeWith(t, bin, env, args...)
+}
+
+// lockpipeWith runs the lockpipe binary b to the end and returns its status and output.
+func lockpipeWith(t testing.TB, b string, env []string, args ...string) (int, string, string) {
+	t.Helper()
+	c := spawnWith(t, b, env, args...)
+	st := c.status(t)
+	return st, c.stdout.String(), c.stderr.String()
+}
+
+// waiting reports whether pid has a thread waiting for the other side of a
+// named pipe (in open(2), or in read(2) while a writer holds it open), and
+// whether the process exists at all.
+func waiting(pid int) (waits, exists bool) {
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/wchan", pid))
+	for _, f := range tasks {
+		if b, _ := os.ReadFile(f); string(b) == "wait_for_partner" || strings.HasSuffix(string(b), "pipe_read") {
+			return true, true
+		}
+	}
+	return false, len(tasks) > 0
+}
+
+// blocked polls until pid waits on a named pipe.
+func blocked(t testing.TB, pid int) {
+	t.Helper()
+	deadline := time.Now().Add(bound)
+	for time.Now().Before(deadline) {
+		waits, exists := waiting(pid)
+		if waits {
+			return
+		}
+		if !exists {
+			t.Fatalf("process %d is gone", pid)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	t.Fatalf("process %d never waited on a named pipe within %v", pid, bound)
+}
+
+// waitFor polls cond until it holds, failing the test after bound.
+func waitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(bound)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %v", what, bound)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// release runs the partner of a waiting child on p once pid is blocked.
+func release(t *testing.T, pid int, partner, p string) {
+	t.Helper()
+	blocked(t, pid)
+	if st, _, stderr := lockpipe(t, nil, partner, "-p", p); st != 0 {
+		t.Fatalf("%s: %d %q", partner, st, stderr)
+	}
+}
+
+// line returns one log line as lockpipe writes it without colour.
+func line(level, msg, path string) string {
+	return fmt.Sprintf("[%-5s lockpipes] %s %q\n", level, msg, path)
+}
+
+// isPipe reports whether a named pipe is at path.
+func isPipe(path string) bool {
+	fi, err := os.Lstat(path)
+	return err == nil && fi.Mode()&os.ModeNamedPipe != 0
+}
+
+// pipePath returns a path in a fresh temporary directory.
+func pipePath(t testing.TB) string {
+	return filepath.Join(t.TempDir(), "pipe")
+}
+
+// startAll starts n copies of lockpipe with args at once and returns them.
+func startAll(t *testing.T, n int, args ...string) []*child {
+	cs := make([]*child, n)
+	for i := range cs {
+		cs[i] = newChild(nil, append([]string{bin}, args...)...)
+	}
+	for _, c := range cs {
+		c.start(t)
+	}
+	return cs
+}
+
+// snapshot describes what is at p, through symbolic links, closely enough to see any change.
+func snapshot(t *testing.T, p string) string {
+	var st, lst syscall.Stat_t
+	if err := syscall.Lstat(p, &lst); err != nil {
+		return "missing: " + err.Error()
+	}
+	s := fmt.Sprintf("lstat ino=%d mode=%o size=%d mtime=%d", lst.Ino, lst.Mode, lst.Size, lst.Mtim.Nano())
+	if err := syscall.Stat(p, &st); err == nil {
+		s += fmt.Sprintf("\nstat ino=%d mode=%o size=%d mtime=%d ctime=%d", st.Ino, st.Mode, st.Size, st.Mtim.Nano(), st.Ctim.Nano())
+		if st.Mode&syscall.S_IFMT == syscall.S_IFREG {
+			b, _ := os.ReadFile(p)
+			s += fmt.Sprintf(" content=%q", b)
+		}
+		if st.Mode&syscall.S_IFMT == syscall.S_IFDIR {
+			names, _ := filepath.Glob(filepath.Join(p, "*"))
+			s += fmt.Sprintf(" entries=%q", names)
+		}
+	}
+	return s
+}
+
+// checkBad runs argv and checks its status, that stderr ends with says (path filled in), and that p did not change.
+func checkBad(t *testing.T, cred *syscall.Credential, p string, status int, says string, argv ...string) {
+	t.Helper()
+	before := snapshot(t, p)
+	c := newChild([]string{"LOCKPIPE_TIMEOUT=" + bound.String()}, argv...)
+	if cred != nil {
+		c.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	}
+	st := c.start(t).status(t)
+	stderr := c.stderr.String()
+	lines := strings.Split(strings.TrimSuffix(stderr, "\n"), "\n")
+	last := lines[len(lines)-1]
+	if want := fmt.Sprintf(says, p); st != status || !strings.HasSuffix(last, want) {
+		t.Errorf("status %d, stderr %q; want %d and a last line ending %q", st, stderr, status, want)
+	}
+	if status != 0 && !strings.HasPrefix(says, "[") && !strings.HasPrefix(last, "[ERROR lockpipes] ") {
+		t.Errorf("no ERROR line: %q", stderr)
+	}
+	if after := snapshot(t, p); after != before {
+		t.Errorf("%s changed:\n%s\nbecame:\n%s", p, before, after)
+	}
+}
+
+// asPID1 starts lockpipe as PID 1 of a new PID namespace and returns unshare and lockpipe's host PID.
+func asPID1(t testing.TB, env []string, args ...string) (*child, int) {
+	t.Helper()
+	needNative(t)
+	needRoot(t, "unshare")
+	u := newChild(env, append([]string{"unshare", "--pid", "--fork", "--kill-child", "--mount-proc", bin}, args...)...).start(t)
+	var pid int
+	waitFor(t, "lockpipe started under unshare", func() bool {
+		pid = onlyChild(u.pid())
+		exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
+		return pid > 0 && exe == bin
+	})
+	return u, pid
+}
+
+// onlyChild returns the first child of pid, or 0.
+func onlyChild(pid int) int {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
+	n, _ := strconv.Atoi(strings.Fields(string(b) + " 0")[0])
+	return n
+}
+
+// statusField returns a field of /proc/PID/status as a number in base (16 for signal masks).
+func statusField(t testing.TB, pid int, field string, base int) uint64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, field+":\t"); ok {
+			n, _ := strconv.ParseUint(v, base, 64)
+			return n
+		}
+	}
+	t.Fatalf("no %s in /proc/%d/status", field, pid)
+	return 0
+}
+
+// procState returns the state letter of pid in /proc/PID/stat ("Z" for a zombie), or "" when it is gone.
+func procState(pid int) string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return ""
+	}
+	return strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))[0]
+}
+
+// blockAndExec runs argv with SIGALRM blocked, as a parent that uses signalfd leaves it.
+func blockAndExec(argv []string) {
+	runtime.LockOSThread()
+	set := sigset{1 << (syscall.SIGALRM - 1)}
+	if _, _, e := syscall.RawSyscall6(syscall.SYS_RT_SIGPROCMASK, 0, uintptr(unsafe.Pointer(&set)), 0, 8, 0, 0); e != 0 {
+		fmt.Fprintln(os.Stderr, "blocking SIGALRM:", e)
+		os.Exit(1)
+	}
+	fmt.Fprintln(os.Stderr, "exec:", syscall.Exec(argv[0], argv, os.Environ()))
+	os.Exit(1)
+}
+
+// inheritedFDs lists, in numeric order, the descriptors a child of this test starts
+// with: 0, 1, 2 and whatever this process holds without close-on-exec.
+func inheritedFDs(t *testing.T) string {
+	fds := []int{0, 1, 2}
+	entries, err := os.ReadDir("/proc/self/fd")
+	must(t, err)
+	for _, e := range entries {
+		n, _ := strconv.Atoi(e.Name())
+		b, _ := os.ReadFile("/proc/self/fdinfo/" + e.Name())
+		for _, l := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(l, "flags:\t"); ok {
+				if flags, _ := strconv.ParseUint(v, 8, 64); flags&syscall.O_CLOEXEC == 0 && n > 2 {
+					fds = append(fds, n)
+				}
+			}
+		}
+	}
+	sort.Ints(fds)
+	var list string
+	for _, n := range fds {
+		list += strconv.Itoa(n) + " "
+	}
+	return list
+}
+
+// sigNames are the names lockpipe gives the signals that end it.
+var sigNames = map[syscall.Signal]string{syscall.SIGTERM: "SIGTERM", syscall.SIGINT: "SIGINT", syscall.SIGHUP: "SIGHUP", syscall.SIGQUIT: "SIGQUIT"}
+
+// holds reports whether pid has the inode p leads to open.
+func holds(pid int, p string) bool {
+	want, err := os.Stat(p)
+	links, _ := filepath.Glob(fmt.Sprintf("/proc/%d/fd/*", pid))
+	for _, l := range links {
+		if fi, err2 := os.Stat(l); err == nil && err2 == nil && os.SameFile(fi, want) {
+			return true
+		}
+	}
+	return false
+}
+
+// atoiBase returns the number s holds, or 0.
+func atoiBase(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
+}
+
+// fionread returns how many bytes wait to be read from fd.
+func fionread(fd int) (int, error) {
+	var n int32
+	if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, uintptr(fd), 0x541B, uintptr(unsafe.Pointer(&n))); e != 0 { // FIONREAD
+		return 0, e
+	}
+	return int(n), nil
+}

@@ -1,0 +1,115 @@
+package main
+
+// Shipping it: one static binary that runs alone in an empty root, and
+// install, which copies it into a shared volume and loses nothing when raced
+// or interrupted.
+
+import (
+	"bytes"
+	"debug/elf"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// TestInstallCommand checks install from a bare root with no /proc, and what it refuses.
+func TestInstallCommand(t *testing.T) {
+	t.Parallel()
+	needRoot(t, "chroot")
+	root := t.TempDir()
+	data, err := os.ReadFile(bin)
+	must(t, err)
+	must(t, os.WriteFile(filepath.Join(root, "lockpipe"), data, 0o755))
+	must(t, os.Mkdir(filepath.Join(root, "shared"), 0o777))
+	c := newChild(nil, "/bin/sh", "-c", `umask 077 && exec chroot "$0" /lockpipe install /shared`, root).start(t)
+	if st := c.status(t); st != 0 || c.stderr.String() != "[INFO  lockpipes] installed lockpipe at \"/shared/lockpipe\"\n" {
+		t.Fatalf("status %d, stderr %q", st, c.stderr.String())
+	}
+	got, _ := os.ReadFile(filepath.Join(root, "shared", "lockpipe"))
+	fi, _ := os.Stat(filepath.Join(root, "shared", "lockpipe"))
+	if !bytes.Equal(got, data) || fi.Mode().Perm() != 0o755 {
+		t.Errorf("copy differs (%d bytes) or mode %v", len(got), fi.Mode())
+	}
+	if entries, _ := os.ReadDir(filepath.Join(root, "shared")); len(entries) != 1 {
+		t.Errorf("left behind: %v", entries)
+	}
+	for _, r := range []struct {
+		name   string
+		make   func(p string)
+		status int
+	}{
+		{"directory", func(p string) { must(t, os.Mkdir(p, 0o755)) }, 17},
+		{"named pipe", func(p string) { must(t, syscall.Mkfifo(p, 0o600)) }, 17},
+		{"symbolic link", func(p string) { must(t, os.Symlink("/etc/passwd", p)) }, 17},
+	} {
+		dir := t.TempDir()
+		r.make(filepath.Join(dir, "lockpipe"))
+		checkBad(t, nil, filepath.Join(dir, "lockpipe"), r.status, "at %q, not a regular file; leaving it untouched", bin, "install", dir)
+	}
+	missing := filepath.Join(t.TempDir(), "missing")
+	if st, _, _ := lockpipe(t, nil, "install", missing); st != 2 {
+		t.Errorf("missing dir: %d", st)
+	}
+}
+
+// TestRunsAloneInChroot copies the static binary alone into an empty root and uses every command there.
+func TestRunsAloneInChroot(t *testing.T) {
+	t.Parallel()
+	needRoot(t, "chroot")
+	root := t.TempDir()
+	data, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(root, "lockpipe"), data, 0o755)
+	os.Mkdir(filepath.Join(root, "run"), 0o755)
+	in := func(args ...string) *child {
+		return newChild(nil, append([]string{"chroot", root, "/lockpipe"}, args...)...).start(t)
+	}
+	expect := func(c *child, status int, stdout string) {
+		t.Helper()
+		if st := c.status(t); st != status || (stdout != "" && c.stdout.String() != stdout) {
+			t.Errorf("%v: status %d, stdout %q, stderr %q", c.cmd.Args, st, c.stdout.String(), c.stderr.String())
+		}
+	}
+	expect(in("create"), 0, "")
+	expect(in("exists"), 0, "")
+	if !isPipe(filepath.Join(root, "run", "forever")) {
+		t.Fatal("no pipe at /run/forever inside the root")
+	}
+	r := in("read")
+	blocked(t, r.pid())
+	expect(in("write"), 0, "")
+	expect(r, 0, "")
+	expect(in("delete"), 0, "")
+	expect(in("exists"), 1, "")
+	v := in("--version")
+	expect(v, 0, "")
+	if !strings.HasPrefix(v.stdout.String(), "lockpipe ") {
+		t.Errorf("--version printed %q", v.stdout.String())
+	}
+	entries, _ := os.ReadDir(root)
+	if len(entries) != 2 {
+		t.Errorf("the root holds %d entries, want lockpipe and run", len(entries))
+	}
+}
+
+// TestStaticBinary checks the release build has no program interpreter, so it needs no libc.
+func TestStaticBinary(t *testing.T) {
+	t.Parallel()
+	f, err := elf.Open(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			t.Fatal("the binary has a PT_INTERP header: it is dynamically linked")
+		}
+	}
+	if libs, _ := f.ImportedLibraries(); len(libs) != 0 {
+		t.Errorf("imports %v", libs)
+	}
+}

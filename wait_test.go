@@ -1,0 +1,487 @@
+package main
+
+// The wait always ends and costs nothing: --timeout at the deadline and
+// through a writer that stays, the pipe leaving its path in every way, a
+// file system that stops answering, few descriptors, and no wakeup at all
+// while nothing happens.
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestTimeout checks --timeout in every form, that 0 and infinity wait, and that a rendezvous in time is success.
+func TestTimeout(t *testing.T) {
+	t.Parallel()
+	withRace(t, func(t *testing.T, b string) {
+		expired := []struct {
+			env  []string
+			args []string
+			says string
+		}{
+			{nil, []string{"read", "-t", "200ms"}, "timed out after 200ms while reading from pipe at"},
+			{nil, []string{"write", "--timeout=0.2"}, "timed out after 200ms while writing to pipe at"},
+			{[]string{"LOCKPIPE_TIMEOUT=0.1"}, []string{"r"}, "timed out after 100ms while reading from pipe at"},
+			{[]string{"LOCKPIPE_TIMEOUT=1h"}, []string{"w", "-t", "0.05"}, "timed out after 50ms while writing to pipe at"},
+		}
+		var cs []*child
+		var ps []string
+		for _, c := range expired { // a pipe each: a reader and a writer on one would meet
+			ps = append(ps, pipePath(t))
+			cs = append(cs, spawnWith(t, b, c.env, append(c.args, "-p", ps[len(ps)-1])...))
+		}
+		for i, c := range cs {
+			if st := c.status(t); st != 110 || !strings.HasSuffix(c.stderr.String(), fmt.Sprintf("[WARN  lockpipes] %s %q\n", expired[i].says, ps[i])) {
+				t.Errorf("%v %v: status %d, stderr %q", expired[i].env, expired[i].args, st, c.stderr.String())
+			}
+			if !isPipe(ps[i]) {
+				t.Error("a timeout removed the pipe")
+			}
+		}
+		p := ps[0]
+		// 0 and infinity must not mean "at once": each still waits once the others above have timed out.
+		var forever []*child
+		for _, limit := range []string{"0", "infinity", "0s", "INF"} {
+			forever = append(forever, spawnWith(t, b, []string{"LOCKPIPE_TIMEOUT=" + limit}, "read", "-p", p))
+		}
+		for _, r := range forever {
+			blocked(t, r.pid())
+		}
+		lockpipe(t, nil, "write", "-p", p)
+		for _, r := range forever {
+			if st := r.status(t); st != 0 {
+				t.Errorf("%v: status %d", r.cmd.Env[len(r.cmd.Env)-1], st)
+			}
+		}
+		w := spawnWith(t, b, nil, "write", "-t", "1h", "-p", p)
+		blocked(t, w.pid())
+		if st, _, _ := lockpipeWith(t, b, nil, "read", "--timeout", "90s", "-p", p); st != 0 || w.status(t) != 0 {
+			t.Errorf("a rendezvous within the timeout: read %d, write %d", st, w.status(t))
+		}
+	})
+}
+
+// TestTimeoutAtDeadline brings a partner at a waiter's deadline, many times.
+// Whatever the waiter reports must be true: 0 only if the partner was
+// released, 110 only if it was not, so that it is still waiting; never a hang.
+func TestTimeoutAtDeadline(t *testing.T) {
+	t.Parallel()
+	for _, side := range [][2]string{{"read", "write"}, {"write", "read"}} {
+		t.Run(side[0], func(t *testing.T) {
+			t.Parallel()
+			outcomes := map[int]int{}
+			for i := 0; i < 30; i++ {
+				p := pipePath(t)
+				lockpipe(t, nil, "create", "-p", p)
+				w := spawn(t, nil, side[0], "-t", "40ms", "-p", p)
+				blocked(t, w.pid())
+				// Not synchronisation: the partner's start is swept across the deadline on purpose.
+				time.Sleep(time.Duration(25+i) * time.Millisecond)
+				partner := spawn(t, nil, side[1], "-p", p)
+				st := w.status(t)
+				outcomes[st]++
+				switch st {
+				case 0:
+					if pst := partner.status(t); pst != 0 {
+						t.Errorf("round %d: succeeded but the partner ended %d", i, pst)
+					}
+				case 110:
+					blocked(t, partner.pid()) // fails if the partner was released and exited
+					if st, _, _ := lockpipe(t, nil, side[0], "-p", p); st != 0 || partner.status(t) != 0 {
+						t.Errorf("round %d: releasing the waiting partner failed", i)
+					}
+				default:
+					t.Errorf("round %d: ended %d: %q", i, st, w.stderr.String())
+				}
+			}
+			t.Logf("--timeout outcomes by status: %v", outcomes)
+			if outcomes[110] == 0 {
+				t.Errorf("no round timed out: %v", outcomes)
+			}
+		})
+	}
+}
+
+// TestTimeoutWithSIGALRMBlocked checks that --timeout works whatever signal mask lockpipe inherits.
+func TestTimeoutWithSIGALRMBlocked(t *testing.T) {
+	t.Parallel()
+	needNative(t)
+	for _, cmd := range []string{"read", "write"} {
+		p := pipePath(t)
+		c := newChild([]string{"LOCKPIPE_TEST_BLOCK_SIGALRM=" + strings.Join([]string{bin, cmd, "-t", "10m", "-p", p}, "\x1f")}, os.Args[0]).start(t)
+		var pid int
+		waitFor(t, "lockpipe started with SIGALRM blocked", func() bool {
+			exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", c.pid()))
+			return exe == bin
+		})
+		pid = c.pid()
+		if blk := statusField(t, pid, "SigBlk", 16); blk&(1<<(syscall.SIGALRM-1)) == 0 {
+			t.Fatalf("SIGALRM not blocked at start: %x", blk)
+		}
+		blocked(t, pid)
+		// A deadline of 10 minutes is far away; the removal of the pipe interrupts the wait the same way.
+		must(t, os.Remove(p))
+		if st := c.status(t); st != 0 || !strings.Contains(c.stderr.String(), "pipe removed while") {
+			t.Errorf("%s: status %d, stderr %q", cmd, st, c.stderr.String())
+		}
+	}
+}
+
+// statusWithin waits up to d for the process, and fails the test if it is still running then.
+func (c *child) statusWithin(t *testing.T, d time.Duration) int {
+	t.Helper()
+	select {
+	case <-c.done:
+	case <-time.After(d):
+		t.Errorf("%v still running %v later; the contract says %v", c.cmd.Args, d, d)
+	}
+	return c.status(t)
+}
+
+// TestRemoval checks that a waiter whose path no longer leads to its pipe, in
+// any way, is released within 2 s with 0 and one INFO line: while it waits in
+// open(2), and while a writer that stays holds it in read(2).
+func TestRemoval(t *testing.T) {
+	t.Parallel()
+	type layout struct{ dir, link, path string } // the directory, a link to it, and the path the waiter uses
+	plain := func(t *testing.T) layout {
+		d := filepath.Join(t.TempDir(), "d")
+		must(t, os.Mkdir(d, 0o755))
+		return layout{d, "", filepath.Join(d, "pipe")}
+	}
+	linked := func(t *testing.T) layout {
+		l := plain(t)
+		l.link = filepath.Join(filepath.Dir(l.dir), "link")
+		must(t, os.Symlink(l.dir, l.link))
+		l.path = filepath.Join(l.link, "pipe")
+		return l
+	}
+	repoint := func(t *testing.T, l layout, target string) {
+		must(t, os.Symlink(target, l.link+".new"))
+		must(t, os.Rename(l.link+".new", l.link))
+	}
+	ways := []struct {
+		name   string
+		make   func(t *testing.T) layout
+		remove func(t *testing.T, l layout)
+		root   bool // the waiter runs as another user
+	}{
+		{"rm", plain, func(t *testing.T, l layout) { must(t, os.Remove(l.path)) }, false},
+		{"rename over", plain, func(t *testing.T, l layout) {
+			must(t, os.WriteFile(l.path+".new", []byte("x"), 0o644))
+			must(t, os.Rename(l.path+".new", l.path))
+		}, false},
+		{"rename away", plain, func(t *testing.T, l layout) { must(t, os.Rename(l.path, l.path+".away")) }, false},
+		{"new pipe too", plain, func(t *testing.T, l layout) { must(t, os.Remove(l.path)); must(t, syscall.Mkfifo(l.path, 0o600)) }, false},
+		{"directory moved", plain, func(t *testing.T, l layout) { must(t, os.Rename(l.dir, l.dir+".moved")) }, false},
+		{"ancestor moved", plain, func(t *testing.T, l layout) {
+			must(t, os.Rename(filepath.Dir(l.dir), filepath.Dir(l.dir)+".moved"))
+		}, false},
+		{"link re-pointed", linked, func(t *testing.T, l layout) { repoint(t, l, t.TempDir()) }, false},
+		{"link into a loop", linked, func(t *testing.T, l layout) { repoint(t, l, l.link) }, false},
+		{"link to a long name", linked, func(t *testing.T, l layout) { repoint(t, l, strings.Repeat("n", 300)) }, false},
+		{"directory made private", plain, func(t *testing.T, l layout) {
+			must(t, os.Rename(l.dir, l.dir+".old"))
+			must(t, os.Mkdir(l.dir, 0o700))
+		}, true},
+		{"bind mount unmounted", nil, nil, true},
+	}
+	for _, way := range ways {
+		for _, cmd := range []string{"read", "write", "read with a writer that stays"} {
+			t.Run(way.name+"/"+cmd, func(t *testing.T) {
+				t.Parallel()
+				if way.root {
+					needRoot(t, "unshare", "mount")
+				}
+				if way.make == nil {
+					removalByUnmount(t, cmd)
+					return
+				}
+				l := way.make(t)
+				os.Chmod(filepath.Dir(l.dir), 0o755)
+				os.Chmod(filepath.Dir(filepath.Dir(l.dir)), 0o755) // for the other user
+				lockpipe(t, nil, "create", "-m", "0666", "-p", l.path)
+				if strings.Contains(cmd, "stays") {
+					holdOpen(t, l.path)
+				}
+				c := newChild(nil, bin, strings.Fields(cmd)[0], "-p", l.path)
+				if way.root {
+					c.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+				}
+				c.start(t)
+				blocked(t, c.pid())
+				way.remove(t, l)
+				checkRemoved(t, c, strings.Fields(cmd)[0], l.path)
+			})
+		}
+	}
+}
+
+// holdOpen keeps p open for writing from another process (a shell that then sleeps) until the test ends.
+func holdOpen(t *testing.T, p string) {
+	h := newChild(nil, "/bin/sh", "-c", `exec 3<>"$0"; exec sleep 3600`, p).start(t)
+	waitFor(t, "the writer that stays has the pipe open", func() bool {
+		exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", h.pid()))
+		return holds(h.pid(), p) && !strings.HasSuffix(exe, "sh")
+	})
+}
+
+// checkRemoved checks that c was released within 2 s, with the removal's line.
+func checkRemoved(t *testing.T, c *child, cmd, p string) {
+	t.Helper()
+	doing := map[string]string{"read": "reading from", "write": "writing to"}[cmd]
+	if st := c.statusWithin(t, 2*time.Second); st != 0 {
+		t.Errorf("status %d, stderr %q", st, c.stderr.String())
+	}
+	if want := fmt.Sprintf("[INFO  lockpipes] pipe removed while %s pipe at %q; nothing left to wait for\n", doing, p); !strings.HasSuffix(c.stderr.String(), want) {
+		t.Errorf("stderr %q, want it to end with %q", c.stderr.String(), want)
+	}
+}
+
+// removalByUnmount waits on a pipe in a directory bind-mounted over another, in a private mount namespace, and unmounts it.
+func removalByUnmount(t *testing.T, cmd string) {
+	under, over := t.TempDir(), t.TempDir()
+	p := filepath.Join(under, "pipe")
+	lockpipe(t, nil, "create", "-p", filepath.Join(over, "pipe"))
+	stays := ""
+	if strings.Contains(cmd, "stays") {
+		stays = `exec 3<>"$2"; `
+	}
+	c := newChild(nil, "unshare", "--mount", "--propagation", "private", "/bin/sh", "-c",
+		`mount --bind "$1" "$0" && `+stays+`"$3" "$4" -p "$2" & wait $!`, under, over, p, bin, strings.Fields(cmd)[0]).start(t)
+	var pid int
+	waitFor(t, "lockpipe started in the namespace", func() bool {
+		pid = onlyChild(c.pid()) // unshare without --fork became the shell
+		exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
+		return exe == bin
+	})
+	blocked(t, pid)
+	// Lazily, as the waiter's own handle keeps the mount busy; the path then leads to what is under it.
+	u := newChild(nil, "nsenter", "--target", fmt.Sprint(pid), "--mount", "umount", "-l", under).start(t)
+	if st := u.status(t); st != 0 {
+		t.Fatalf("umount: %d %s", st, u.stderr.String())
+	}
+	checkRemoved(t, c, strings.Fields(cmd)[0], p)
+}
+
+// TestWriterThatStays checks the wait's guarantees while a writer keeps the
+// pipe open: --timeout, delete and signals end the reader's wait in read(2),
+// plain and as PID 1.
+func TestWriterThatStays(t *testing.T) {
+	t.Parallel()
+	withRace(t, func(t *testing.T, b string) {
+		p := pipePath(t)
+		lockpipe(t, nil, "create", "-p", p)
+		holdOpen(t, p)
+		if st, _, stderr := lockpipeWith(t, b, nil, "read", "-t", "300ms", "-p", p); st != 110 || !strings.HasSuffix(stderr, line("WARN", "timed out after 300ms while reading from pipe at", p)) {
+			t.Errorf("--timeout: status %d, stderr %q", st, stderr)
+		}
+		r := spawnWith(t, b, nil, "read", "-p", p)
+		blocked(t, r.pid())
+		r.cmd.Process.Signal(syscall.SIGTERM)
+		if st := r.status(t); st != 143 {
+			t.Errorf("SIGTERM: status %d", st)
+		}
+		r = spawnWith(t, b, nil, "read", "-p", p)
+		blocked(t, r.pid())
+		if st, _, _ := lockpipe(t, nil, "delete", "-p", p); st != 0 {
+			t.Fatalf("delete: %d", st)
+		}
+		checkRemoved(t, r, "read", p)
+	})
+	t.Run("pid1", func(t *testing.T) {
+		t.Parallel()
+		p := pipePath(t)
+		lockpipe(t, nil, "create", "-p", p)
+		holdOpen(t, p)
+		u, pid := asPID1(t, nil, "read", "-t", "300ms", "-p", p)
+		blocked(t, pid)
+		if st := u.status(t); st != 110 {
+			t.Errorf("--timeout as PID 1: status %d, stderr %q", st, u.stderr.String())
+		}
+	})
+}
+
+// TestDeadlineWithoutFilesystem holds the waiter's look at its path (strace
+// delays its stat by 4 s, as a file system that stops answering would) and
+// checks that the deadline, at 1.5 s, ended the wait while that look was
+// still pending: killed with it ("= ?"), not waited for ("= 0").
+func TestDeadlineWithoutFilesystem(t *testing.T) {
+	t.Parallel()
+	needRoot(t, "strace")
+	p := pipePath(t)
+	lockpipe(t, nil, "create", "-p", p)
+	log := p + ".strace"
+	c := newChild(nil, "strace", "-f", "-qq", "-o", log, "-P", p, "-e", "trace=newfstatat,statx,stat",
+		"-e", "inject=newfstatat,statx,stat:delay_enter=4000000", bin, "read", "-t", "1500ms", "-p", p).start(t)
+	if st := c.status(t); st != 110 {
+		t.Errorf("status %d, stderr %q", st, c.stderr.String())
+	}
+	b, _ := os.ReadFile(log)
+	if !strings.Contains(string(b), `"`+p+`"`) || !strings.Contains(string(b), "= ?") || strings.Contains(string(b), "= 0") {
+		t.Errorf("the look at the path was not pending when the deadline ended the wait:\n%s", b)
+	}
+}
+
+// TestFullStderr fills the pipe that is lockpipe's standard error, as a
+// stuck log collector would, and checks that a signal still ends a waiting
+// lockpipe, within about a second, dropping the line it cannot write.
+func TestFullStderr(t *testing.T) {
+	t.Parallel()
+	for _, pid1 := range []bool{false, true} {
+		t.Run(fmt.Sprintf("pid1=%v", pid1), func(t *testing.T) {
+			t.Parallel()
+			r, w, err := os.Pipe()
+			must(t, err)
+			defer r.Close()
+			p := pipePath(t)
+			argv := []string{bin, "read", "-p", p}
+			if pid1 {
+				needRoot(t, "unshare")
+				needNative(t)
+				argv = append([]string{"unshare", "--pid", "--fork", "--kill-child", "--mount-proc"}, argv...)
+			}
+			c := newChild(nil, argv...)
+			c.cmd.Stderr = w
+			c.start(t)
+			w.Close()
+			pid := c.pid()
+			if pid1 {
+				waitFor(t, "lockpipe under unshare", func() bool { pid = onlyChild(c.pid()); return pid > 0 })
+			}
+			blocked(t, pid)
+			full := fillPipe(t, r)
+			syscall.Kill(pid, syscall.SIGTERM)
+			if st := c.status(t); st != 143 {
+				t.Errorf("status %d", st)
+			}
+			if n := pending(t, r); n < full {
+				t.Errorf("the pipe was drained meanwhile (%d of %d bytes left): the test proves nothing", n, full)
+			}
+		})
+	}
+}
+
+// fillPipe writes into the pipe r reads until it is full, through another descriptor on the same pipe, and returns how much it holds.
+func fillPipe(t *testing.T, r *os.File) int {
+	w, err := os.OpenFile(fmt.Sprintf("/proc/self/fd/%d", r.Fd()), os.O_WRONLY, 0)
+	must(t, err)
+	defer w.Close()
+	fd := int(w.Fd()) // Fd makes the descriptor blocking: once, before O_NONBLOCK is set
+	must(t, syscall.SetNonblock(fd, true))
+	chunk := make([]byte, 4096)
+	for {
+		if _, err := syscall.Write(fd, chunk); err != nil {
+			break
+		}
+	}
+	return pending(t, r)
+}
+
+// pending returns how many bytes wait in the pipe r reads.
+func pending(t *testing.T, r *os.File) int {
+	n, err := fionread(int(r.Fd()))
+	must(t, err)
+	return n
+}
+
+// TestFewDescriptors runs a waiting read under a low descriptor limit: it
+// works, or fails at once with 24 and one line, never with Go's crash.
+func TestFewDescriptors(t *testing.T) {
+	t.Parallel()
+	for _, limit := range []int{4, 5, 6, 7, 8} {
+		t.Run(fmt.Sprint(limit), func(t *testing.T) {
+			t.Parallel()
+			p := pipePath(t)
+			lockpipe(t, nil, "create", "-p", p)
+			c := newChild(nil, "/bin/sh", "-c", fmt.Sprintf(`ulimit -n %d && exec "$0" read -t 300ms -p "$1"`, limit), bin, p).start(t)
+			st := c.status(t)
+			lines := strings.Count(c.stderr.String(), "\n")
+			switch {
+			case st == 110 && lines == 2: // "pipe exists", then the timeout: it waited
+			case st == 24 && strings.Count(c.stderr.String(), "[ERROR") == 1 && strings.Contains(c.stderr.String(), "too many open files"):
+			default:
+				t.Errorf("ulimit -n %d: status %d, stderr %q", limit, st, c.stderr.String())
+			}
+		})
+	}
+	// 1,017 descriptors inherited under a limit of 1,024, as a leaky parent leaves them.
+	p := pipePath(t)
+	lockpipe(t, nil, "create", "-p", p)
+	c := newChild(nil, "/bin/bash", "-c", `ulimit -n 1024; i=3; while [ $i -lt 1020 ]; do eval "exec $i</dev/null"; i=$((i+1)); done; exec "$0" read -t 300ms -p "$1"`, bin, p).start(t)
+	if st := c.status(t); st != 110 && st != 24 || strings.Count(c.stderr.String(), "\n") > 2 {
+		t.Errorf("1,017 descriptors inherited: status %d, stderr %q", st, c.stderr.String())
+	}
+}
+
+// TestIdleWaitSleeps checks that a waiting lockpipe is woken by nothing while
+// nothing happens: no thread of it is scheduled over a second and a half.
+func TestIdleWaitSleeps(t *testing.T) {
+	t.Parallel()
+	needNative(t)
+	for _, args := range [][]string{{"read"}, {"write"}, {"read", "-t", "1h"}, {"hold"}} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			t.Parallel()
+			p := pipePath(t)
+			c := spawn(t, nil, append(args, "-p", p)...)
+			if args[0] == "hold" {
+				waitFor(t, "holding", func() bool { return holds(c.pid(), p) })
+			} else {
+				blocked(t, c.pid())
+			}
+			settled(t, c.pid())
+			before := switches(t, c.pid())
+			time.Sleep(1500 * time.Millisecond) // the window observed, not a synchronisation
+			if after := switches(t, c.pid()); after != before {
+				t.Errorf("woken while idle: %d context switches in 1.5 s", after-before)
+			}
+		})
+	}
+}
+
+// switches sums the context switches of every thread of pid.
+func switches(t *testing.T, pid int) uint64 {
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*", pid))
+	var n uint64
+	for _, task := range tasks {
+		var tid int
+		fmt.Sscan(filepath.Base(task), &tid)
+		b, err := os.ReadFile(task + "/status")
+		if err != nil {
+			continue
+		}
+		for _, l := range strings.Split(string(b), "\n") {
+			var v uint64
+			if _, err := fmt.Sscanf(l, "voluntary_ctxt_switches: %d", &v); err == nil {
+				n += v
+			}
+			if _, err := fmt.Sscanf(l, "nonvoluntary_ctxt_switches: %d", &v); err == nil {
+				n += v
+			}
+		}
+	}
+	return n
+}
+
+// settled polls until every thread of pid sleeps and none was scheduled between two looks.
+func settled(t *testing.T, pid int) {
+	last := ^uint64(0)
+	waitFor(t, "every thread asleep", func() bool {
+		tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*", pid))
+		for _, task := range tasks {
+			if s := procState(atoiBase(filepath.Base(task))); s != "S" {
+				return false
+			}
+		}
+		n := switches(t, pid)
+		quiet := n == last
+		last = n
+		time.Sleep(50 * time.Millisecond) // between the two looks
+		return quiet
+	})
+}
