@@ -5,7 +5,6 @@ package main
 import (
 	"bytes"
 	"errors"
-	"log/slog"
 	"os"
 	"strings"
 	"syscall"
@@ -21,7 +20,7 @@ func TestExitStatus(t *testing.T) {
 		msg  string
 	}{
 		{"success", nil, 0, ""},
-		{"nothing there", &failure{statusNoPipe, slog.LevelInfo, ""}, 1, ""},
+		{"nothing there", &failure{statusNoPipe, levelInfo, ""}, 1, ""},
 		{"not a pipe", notPipeError("/p", "a socket"), 17, `found a socket at "/p", not a named pipe; leaving it untouched`},
 		{"usage", usageError("bad"), 22, "bad"},
 		{"missing directory", sysError("create pipe at", "/a/b", syscall.ENOENT), 2, `cannot create pipe at "/a/b": no such file or directory (a directory on the path is missing)`},
@@ -52,36 +51,36 @@ func TestExitStatus(t *testing.T) {
 func TestParseFilter(t *testing.T) {
 	rows := []struct {
 		in   string
-		want slog.Level
+		want level
 		bad  []string
 	}{
-		{"", slog.LevelInfo, nil},
+		{"", levelInfo, nil},
 		{"off", levelOff, nil},
-		{"error", slog.LevelError, nil},
-		{"ERROR", slog.LevelError, nil},
-		{"warn", slog.LevelWarn, nil},
-		{"info", slog.LevelInfo, nil},
-		{"debug", slog.LevelDebug, nil},
-		{"Debug", slog.LevelDebug, nil},
+		{"error", levelError, nil},
+		{"ERROR", levelError, nil},
+		{"warn", levelWarn, nil},
+		{"info", levelInfo, nil},
+		{"debug", levelDebug, nil},
+		{"Debug", levelDebug, nil},
 		{"trace", levelTrace, nil},
 		{"TRACE", levelTrace, nil},
-		{"info,debug", slog.LevelDebug, nil},
-		{"lockpipes=debug", slog.LevelDebug, nil},
-		{"lockpipes=warn,trace", slog.LevelWarn, nil},
-		{"warn,lockpipes=debug", slog.LevelDebug, nil},
-		{"lockpipes=debug,warn", slog.LevelDebug, nil},
+		{"info,debug", levelDebug, nil},
+		{"lockpipes=debug", levelDebug, nil},
+		{"lockpipes=warn,trace", levelWarn, nil},
+		{"warn,lockpipes=debug", levelDebug, nil},
+		{"lockpipes=debug,warn", levelDebug, nil},
 		{"lockpipes", levelTrace, nil},
-		{"other=error", slog.LevelInfo, nil},
-		{"other=trace,lockpipes=warn", slog.LevelWarn, nil},
-		{"a::b", slog.LevelInfo, nil},
-		{"hyper::client=trace , debug ,", slog.LevelDebug, nil},
-		{" debug , ,", slog.LevelDebug, nil},
-		{"debgu", slog.LevelInfo, []string{"debgu"}},
-		{"bogus,debug", slog.LevelDebug, []string{"bogus"}},
-		{"lockpipes=loud", slog.LevelInfo, []string{"lockpipes=loud"}},
-		{"x=y,debug,=info", slog.LevelDebug, []string{"x=y", "=info"}},
-		{"=debug,error", slog.LevelError, []string{"=debug"}},
-		{"lockpipes=", slog.LevelInfo, []string{"lockpipes="}},
+		{"other=error", levelInfo, nil},
+		{"other=trace,lockpipes=warn", levelWarn, nil},
+		{"a::b", levelInfo, nil},
+		{"hyper::client=trace , debug ,", levelDebug, nil},
+		{" debug , ,", levelDebug, nil},
+		{"debgu", levelInfo, []string{"debgu"}},
+		{"bogus,debug", levelDebug, []string{"bogus"}},
+		{"lockpipes=loud", levelInfo, []string{"lockpipes=loud"}},
+		{"x=y,debug,=info", levelDebug, []string{"x=y", "=info"}},
+		{"=debug,error", levelError, []string{"=debug"}},
+		{"lockpipes=", levelInfo, []string{"lockpipes="}},
 	}
 	for _, r := range rows {
 		t.Run(r.in, func(t *testing.T) {
@@ -98,16 +97,16 @@ func TestLogLines(t *testing.T) {
 	saved := logger
 	defer func() { logger = saved }()
 	var buf bytes.Buffer
-	logger = logHandler{min: levelTrace, w: &buf}
+	logger.min, logger.color, logger.w = levelTrace, false, &buf
 	for _, f := range []func(string){trace, debug, info, warn} {
 		f("m")
 	}
-	logAt(slog.LevelError, "m")
+	logAt(levelError, "m")
 	if want := "[TRACE lockpipes] m\n[DEBUG lockpipes] m\n[INFO  lockpipes] m\n[WARN  lockpipes] m\n[ERROR lockpipes] m\n"; buf.String() != want {
 		t.Errorf("got:\n%s\nwant:\n%s", buf.String(), want)
 	}
 	buf.Reset()
-	logger = logHandler{min: slog.LevelWarn, color: true, w: &buf}
+	logger.min, logger.color = levelWarn, true
 	info("hidden")
 	warn("shown")
 	if want := "[\x1b[33mWARN \x1b[0m lockpipes] shown\n"; buf.String() != want {

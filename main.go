@@ -9,9 +9,9 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"io"
-	"log/slog"
 	"math"
 	"os"
 	runtimedebug "runtime/debug"
@@ -168,7 +168,7 @@ else at DIR/lockpipe is left untouched (17); a missing DIR is 2.`,
 	{name: "version",
 		short: "print the version",
 		long:  `Version prints "lockpipe VERSION" on standard output.`,
-		run:   runVersion},
+		run:   func(_ *invocation, stdout io.Writer) error { return printOut(stdout, "lockpipe "+versionString()+"\n") }},
 }
 
 // lookup finds a command by name or alias.
@@ -221,8 +221,7 @@ func (inv *invocation) switchFor(name string) *bool {
 // command, in the flag package's forms; everything after -- is CMD's.
 func parse(args []string, getenv func(string) string) (*invocation, error) {
 	inv := &invocation{req: request{path: defaultPath, mode: 0o600}, grace: 10 * time.Second, stop: syscall.SIGTERM}
-	var dashes bool
-	var words []string
+	var dashes, words = false, []string(nil)
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		if a == "--" {
@@ -245,13 +244,10 @@ func parse(args []string, getenv func(string) string) (*invocation, error) {
 		words = words[1:]
 	}
 	switch {
+	case inv.cmd != nil && inv.cmd.name == "help" && len(words) > 1:
+		return nil, usageError("help takes one command name at most")
 	case inv.cmd != nil && inv.cmd.name == "help":
-		if len(words) > 1 {
-			return nil, usageError("help takes one command name at most")
-		}
-		if len(words) == 1 {
-			inv.topic = words[0]
-		}
+		inv.topic = strings.Join(words, "")
 	case inv.help:
 		if inv.cmd != nil {
 			inv.topic = inv.cmd.name
@@ -274,9 +270,7 @@ func parse(args []string, getenv func(string) string) (*invocation, error) {
 }
 
 // takesCmd reports whether the command named name runs a CMD given after --.
-func takesCmd(name string) bool {
-	return name == "read" || name == "write" || name == "hold" || name == "run"
-}
+func takesCmd(name string) bool { return strings.Contains(lookup(name).args, "CMD") }
 
 // setOption sets the option args[i] names, with its value from the same
 // argument or the next, and returns the index of the last argument it used.
@@ -341,28 +335,23 @@ func (inv *invocation) complete(words []string, getenv func(string) string) erro
 			}
 		}
 	}
-	redirect := inv.given & optRedirect
+	redirect, named := inv.given&optRedirect, ""
+	for i := len(options) - 1; i >= 0; i-- {
+		if redirect&options[i].bit != 0 {
+			named = optionName(&options[i]) // the first of them given
+		}
+	}
 	switch {
 	case inv.req.nowait && inv.given&optTimeout != 0:
 		return usageError("option -n/--nowait never waits, so -t/--timeout does not apply")
 	case c.name == "run" && len(inv.exec) == 0:
 		return usageError("run needs a command to run: lockpipe run ... -- CMD [ARG...]")
 	case redirect != 0 && len(inv.exec) == 0:
-		return usageError("option " + optionName(firstOption(redirect)) + " connects the pipe to CMD, and no CMD is given after --")
+		return usageError("option " + named + " connects the pipe to CMD, and no CMD is given after --")
 	case redirect != 0 && inv.req.ifExists:
-		return usageError("option " + optionName(firstOption(redirect)) + " with --if-exists: when nothing is there, there is nothing to connect CMD to")
+		return usageError("option " + named + " with --if-exists: when nothing is there, there is nothing to connect CMD to")
 	}
 	inv.req.keep = redirect != 0
-	return nil
-}
-
-// firstOption returns the first option in set.
-func firstOption(set optSet) *option {
-	for i := range options {
-		if set&options[i].bit != 0 {
-			return &options[i]
-		}
-	}
 	return nil
 }
 
@@ -392,57 +381,11 @@ func optionNames() []string {
 }
 
 // commandNames lists the commands, for suggestions.
-func commandNames() []string {
-	var names []string
+func commandNames() (names []string) {
 	for _, c := range commands {
 		names = append(names, c.name)
 	}
 	return names
-}
-
-// suggest returns "; did you mean PREFIX+NAME?" for the one name close to
-// typed, and otherwise a pointer to the help.
-func suggest(typed string, names []string, prefix string) string {
-	best, bestD, count := "", 3, 0
-	for _, n := range names {
-		switch d := distance(typed, n); {
-		case 2*d > len(n) || d > bestD:
-		case d < bestD:
-			best, bestD, count = n, d, 1
-		default:
-			count++
-		}
-	}
-	if count != 1 {
-		return "; run 'lockpipe help'"
-	}
-	return "; did you mean " + prefix + best + "?"
-}
-
-// distance counts the edits that turn a into b: insertions, deletions,
-// substitutions and swaps of neighbours (optimal string alignment).
-func distance(a, b string) int {
-	d := make([][]int, len(a)+1)
-	for i := range d {
-		d[i] = make([]int, len(b)+1)
-		d[i][0] = i
-	}
-	for j := range d[0] {
-		d[0][j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
-			}
-		}
-	}
-	return d[len(a)][len(b)]
 }
 
 // setPath sets the pipe's path.
@@ -511,30 +454,18 @@ func parseDuration(s string, infinite time.Duration) (time.Duration, error) {
 // errOutOfRange is a duration too long for Go's time.Duration.
 var errOutOfRange = errors.New("out of range: the longest is 2562047h (about 292 years); inf for no limit")
 
-// goDuration reports whether s is written as a Go duration, whatever its size.
+// goDuration reports whether s is written as a Go duration, whatever its size:
+// whether it parses once each run of digits is made small.
 func goDuration(s string) bool {
-	if s == "" {
-		return false
+	small, digits := "", false
+	for _, c := range s {
+		if isDigit := c >= '0' && c <= '9'; !isDigit || !digits {
+			small += string(c)
+			digits = isDigit
+		}
 	}
-	for s != "" {
-		n := len(s) - len(strings.TrimLeft(s, "0123456789."))
-		if n == 0 {
-			return false
-		}
-		s = s[n:]
-		unit := ""
-		for _, u := range []string{"ns", "us", "µs", "μs", "ms", "s", "m", "h"} {
-			if strings.HasPrefix(s, u) {
-				unit = u
-				break
-			}
-		}
-		if unit == "" {
-			return false
-		}
-		s = s[len(unit):]
-	}
-	return true
+	_, err := time.ParseDuration(small)
+	return err == nil
 }
 
 // runWait is read and write: the wait, then CMD if one is given.
@@ -554,32 +485,19 @@ func runWait(inv *invocation, reading bool) error {
 
 // runHold holds the pipe open for writing while CMD runs, or until a signal.
 func runHold(inv *invocation, _ io.Writer) error {
-	r := &inv.req
-	recoverDelete(r.path)
-	p, err := ensure(r.path, r.mode)
+	fd, err := holdOpen(inv.req.path, inv.req.mode)
 	if err != nil {
 		return err
 	}
-	defer p.close()
-	// Read and write: it never blocks, and readers see end-of-file once the last holder's descriptor closes.
-	fd, err := p.reopen(syscall.O_RDWR)
-	if err != nil {
-		return sysError("open pipe at", r.path, err)
-	}
 	defer syscall.Close(fd)
-	// The mark outlives lockpipe, SIGKILL included: a reader that finds it and no writer knows the hold is over.
-	if p.st.Mode&heldMark == 0 {
-		if err := syscall.Fchmod(fd, p.st.Mode&0o7777|heldMark); err != nil {
-			warn("cannot mark pipe at " + strconv.Quote(r.path) + " as held (" + err.Error() + "); readers that come after the hold will wait")
-		}
-	}
 	catchSignals()
-	setDoing("holding pipe at " + strconv.Quote(r.path))
+	q := strconv.Quote(inv.req.path)
+	setDoing("holding pipe at " + q)
 	if len(inv.exec) == 0 {
-		info("holding pipe at " + strconv.Quote(r.path) + " until a signal")
+		info("holding pipe at " + q + " until a signal")
 		select {}
 	}
-	info("holding pipe at " + strconv.Quote(r.path) + " while " + strconv.Quote(inv.exec[0]) + " runs")
+	info("holding pipe at " + q + " while " + strconv.Quote(inv.exec[0]) + " runs")
 	s := supervision{argv: inv.exec, path: os.Getenv("PATH")}
 	return s.run()
 }
@@ -603,12 +521,11 @@ func runExists(inv *invocation, _ io.Writer) error {
 	q := strconv.Quote(inv.req.path)
 	debug("checking if pipe exists at " + q)
 	recoverDelete(inv.req.path)
-	found, err := exists(inv.req.path)
-	switch {
+	switch found, err := exists(inv.req.path); {
 	case err != nil:
 		return err
 	case !found:
-		return &failure{statusNoPipe, slog.LevelInfo, "pipe does not exist at " + q}
+		return &failure{statusNoPipe, levelInfo, "pipe does not exist at " + q}
 	}
 	info("pipe exists at " + q)
 	return nil
@@ -620,15 +537,13 @@ func runDelete(inv *invocation, _ io.Writer) error {
 	debug("deleting pipe at " + q)
 	setDoing("deleting pipe at " + q)
 	catchSignals()
-	removed, err := remove(inv.req.path)
-	switch {
-	case err != nil:
+	if removed, err := remove(inv.req.path); err != nil || !removed {
+		if err == nil {
+			warn("pipe does not exist at " + q)
+		}
 		return err
-	case removed:
-		info("deleted pipe at " + q)
-	default:
-		warn("pipe does not exist at " + q)
 	}
+	info("deleted pipe at " + q)
 	return nil
 }
 
@@ -642,37 +557,31 @@ func runInstall(inv *invocation, _ io.Writer) error {
 	return err
 }
 
-// runVersion prints the version.
-func runVersion(_ *invocation, stdout io.Writer) error {
-	if _, err := io.WriteString(stdout, "lockpipe "+versionString()+"\n"); err != nil {
+// printOut writes text to standard output; failing that, its errno is the status.
+func printOut(stdout io.Writer, text string) error {
+	if _, err := io.WriteString(stdout, text); err != nil {
 		return outputError(err)
 	}
 	return nil
 }
 
-// versionString returns the version: set at link time, else from the build information.
+// versionString returns the version: set at link time, else the module's,
+// else the VCS revision the build information holds, else devel.
 func versionString() string {
-	if version != "" {
-		return version
-	}
 	bi, ok := runtimedebug.ReadBuildInfo()
-	if !ok {
-		return "devel"
+	switch {
+	case version != "" || !ok:
+		return cmp.Or(version, "devel")
+	case bi.Main.Version != "" && bi.Main.Version != "(devel)":
+		return bi.Main.Version
 	}
-	if v := bi.Main.Version; v != "" && v != "(devel)" {
-		return v
-	}
-	rev, dirty := "", ""
+	rev, dirty := "devel", ""
 	for _, s := range bi.Settings {
-		switch {
-		case s.Key == "vcs.revision":
+		if s.Key == "vcs.revision" {
 			rev = s.Value
-		case s.Key == "vcs.modified" && s.Value == "true":
+		} else if s.Key == "vcs.modified" && s.Value == "true" {
 			dirty = "+dirty"
 		}
-	}
-	if rev == "" {
-		return "devel"
 	}
 	return rev + dirty
 }
@@ -680,23 +589,16 @@ func versionString() string {
 // usageLine returns a command's synopsis.
 func usageLine(c *command) string {
 	s := "lockpipe " + c.name
-	for i := range options {
-		switch o := &options[i]; {
-		case c.opts&o.bit == 0:
-		case o.meta != "" && o.short != "":
-			s += " [-" + o.short + " " + o.meta + "]"
-		case o.meta != "":
-			s += " [--" + o.long + " " + o.meta + "]"
-		case o.short != "":
-			s += " [-" + o.short + "]"
-		default:
-			s += " [--" + o.long + "]"
+	for _, o := range options {
+		if c.opts&o.bit != 0 {
+			flag := "-" + o.short
+			if o.short == "" {
+				flag = "--" + o.long
+			}
+			s += " [" + strings.TrimSpace(flag+" "+o.meta) + "]"
 		}
 	}
-	if c.args != "" {
-		s += " " + c.args
-	}
-	return s
+	return strings.TrimSpace(s + " " + c.args)
 }
 
 // pad returns s followed by spaces up to width.
@@ -756,29 +658,7 @@ Options (flag, environment variable, default):
 ` + optionsHelp(all) + `  -h, --help              show help
   -V, --version           print the version
 
-Logging: LOCKPIPE_LOG_FILTER=off|error|warn|info|debug|trace (default info),
-LOCKPIPE_LOG_STYLE=auto|always|never (default auto), on standard error.
-
-Exit status: 0 done; 1 exists found nothing; 6 write --nowait found nobody
-waiting; 17 something that is not a named pipe is at the path (left
-untouched); 22 usage error; 24 too many open files; 110 timed out; 126 CMD
-cannot run; 127 CMD not found; 128+N ended by signal N (143 SIGTERM, 131
-SIGQUIT); hold and run: CMD's status; otherwise the errno of the failed call.
-
-Run 'lockpipe help COMMAND' for more about a command.
-`, nil
-}
-
-// runHelp prints the overview or a command's help.
-func runHelp(topic string, stdout io.Writer) error {
-	text, err := helpText(topic)
-	if err != nil {
-		return err
-	}
-	if _, err := io.WriteString(stdout, text); err != nil {
-		return outputError(err)
-	}
-	return nil
+` + loggingHelp + "\n" + statusHelp + "\nRun 'lockpipe help COMMAND' for more about a command.\n", nil
 }
 
 // run carries out one command line and returns how it ended: nil is success.
@@ -790,7 +670,11 @@ func run(args []string, getenv func(string) string, stdout io.Writer) error {
 	}
 	c := inv.cmd
 	if c.run == nil {
-		return runHelp(inv.topic, stdout)
+		text, err := helpText(inv.topic)
+		if err != nil {
+			return err
+		}
+		return printOut(stdout, text)
 	}
 	setDoing("running " + c.name)
 	r := &inv.req

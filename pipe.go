@@ -1,30 +1,23 @@
 package main
 
 // The pipe and the wait on it: what a path holds, taken by handle; creating
-// it; the wait for a partner and what ends it first (the deadline, the pipe
-// leaving its path); removing it. Below it is only exitcode.go; process.go,
-// above, owns the process around the wait. What package syscall lacks per
-// architecture is at the end, in one place.
+// it and holding it; the wait for a partner and what ends it first (the
+// deadline, the pipe leaving its path); removing it. It stands on
+// process.go (signals, and the system calls package syscall lacks) and
+// exitcode.go; nothing below calls back up.
 
 import (
 	"errors"
-	"log/slog"
 	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
-	"unsafe"
 )
 
-const (
-	oPath       = 0x200000   // O_PATH, the same on every Linux port; package syscall lacks it
-	pipefsMagic = 0x50495045 // the file system that holds anonymous pipes
-	procMagic   = 0x9fa0     // procfs, through which a handle is reopened
-	tries       = 10         // attempts when the path keeps changing under lockpipe
-	heldMark    = syscall.S_ISVTX
-)
+// heldMark is set by hold, and kept after it: "this pipe was held".
+const heldMark = syscall.S_ISVTX
 
 // pipe is a handle on what a path names, taken with O_PATH so that nothing
 // is opened, as in containerd's fifo package. Everything after looks at or
@@ -74,55 +67,9 @@ func (p *pipe) close() {
 	}
 }
 
-// isLink reports whether path itself is a symbolic link.
-func isLink(path string) bool {
-	var st syscall.Stat_t
-	return syscall.Lstat(path, &st) == nil && st.Mode&syscall.S_IFMT == syscall.S_IFLNK
-}
-
-// kind names what fd holds in words, or "" for a named pipe.
-func kind(fd int, st *syscall.Stat_t) string {
-	if st.Mode&syscall.S_IFMT != syscall.S_IFIFO {
-		return describe(st.Mode)
-	}
-	// Anonymous pipes stat as FIFOs too (through /proc/PID/fd); they live on pipefs.
-	var fs syscall.Statfs_t
-	if syscall.Fstatfs(fd, &fs) == nil && uint32(fs.Type) == pipefsMagic {
-		return "an anonymous pipe"
-	}
-	return ""
-}
-
-// describe names a kind of file in words.
-func describe(mode uint32) string {
-	switch mode & syscall.S_IFMT {
-	case syscall.S_IFIFO:
-		return "a named pipe"
-	case syscall.S_IFREG:
-		return "a regular file"
-	case syscall.S_IFDIR:
-		return "a directory"
-	case syscall.S_IFCHR:
-		return "a character device"
-	case syscall.S_IFBLK:
-		return "a block device"
-	case syscall.S_IFSOCK:
-		return "a socket"
-	case syscall.S_IFLNK:
-		return "a symbolic link"
-	}
-	return "a file of unknown kind"
-}
-
-// procfs reports whether /proc is procfs, checked once: a chroot may hold anything there.
-var procfs = sync.OnceValue(func() bool {
-	var fs syscall.Statfs_t
-	return syscall.Statfs("/proc/self/fd", &fs) == nil && uint32(fs.Type) == procMagic
-})
-
 // reopen opens the inode the handle names, through /proc/self/fd, so that
 // whatever the path names by now is never opened; without procfs it opens
-// the path and keeps the result only if it is the inode held.
+// the path, and either way keeps the result only if it is the inode held.
 func (p *pipe) reopen(flags int) (int, error) {
 	flags |= syscall.O_CLOEXEC | syscall.O_NOCTTY
 	name := p.path
@@ -176,7 +123,7 @@ func makePipe(path string, mode uint32) (bool, error) {
 		return false, nil
 	case syscall.EPERM:
 		// mknod(2)'s EPERM: the file system cannot hold named pipes (sysfs, procfs).
-		return false, &failure{int(syscall.EOPNOTSUPP), slog.LevelError, "cannot create pipe at " + strconv.Quote(path) +
+		return false, &failure{int(syscall.EOPNOTSUPP), levelError, "cannot create pipe at " + strconv.Quote(path) +
 			": the file system there does not support named pipes (mkfifo: operation not permitted)"}
 	}
 	return false, sysError("create pipe at", path, err)
@@ -188,23 +135,21 @@ func create(path string, mode uint32) error {
 	debug("creating pipe at " + q)
 	for try := 0; try < tries; try++ {
 		created, err := makePipe(path, mode)
-		if err != nil {
+		if created || err != nil {
+			if created {
+				info("created pipe at " + q)
+			}
 			return err
-		}
-		if created {
-			info("created pipe at " + q)
-			return nil
 		}
 		p, err := pipeAt(path)
-		if err != nil {
-			return err
-		}
-		if p != nil {
+		switch {
+		case p != nil:
 			p.close()
 			warn("pipe already exists at " + q)
 			return nil
-		}
-		if isLink(path) { // mkfifo does not follow it, and nothing is there to find
+		case err != nil:
+			return err
+		case isLink(path): // mkfifo does not follow it, and nothing is there to find
 			return notPipeError(path, "a dangling symbolic link")
 		}
 	}
@@ -213,7 +158,7 @@ func create(path string, mode uint32) error {
 
 // vanished reports a path whose pipe was removed each time lockpipe came to take it.
 func vanished(path string) error {
-	return &failure{int(syscall.EAGAIN), slog.LevelError, "cannot hold pipe at " + strconv.Quote(path) + ": it was removed again each of " +
+	return &failure{int(syscall.EAGAIN), levelError, "cannot hold pipe at " + strconv.Quote(path) + ": it was removed again each of " +
 		strconv.Itoa(tries) + " times it was there; something keeps removing it (resource temporarily unavailable)"}
 }
 
@@ -236,17 +181,16 @@ func pipeAt(path string) (*pipe, error) {
 func ensure(path string, mode uint32) (*pipe, error) {
 	q := strconv.Quote(path)
 	debug("ensuring pipe exists at " + q)
+	recoverDelete(path)
 	for try := 0; try < tries; try++ {
 		p, err := pipeAt(path)
-		switch {
-		case err != nil:
-			return nil, err
-		case p != nil:
-			if try == 0 {
+		if p != nil || err != nil {
+			if p != nil && try == 0 {
 				info("pipe exists at " + q)
 			}
-			return p, nil
-		case try == 0:
+			return p, err
+		}
+		if try == 0 {
 			warn("pipe does not exist at " + q)
 		}
 		if err := create(path, mode); err != nil {
@@ -256,7 +200,28 @@ func ensure(path string, mode uint32) (*pipe, error) {
 	return nil, vanished(path)
 }
 
-// request is what read, write, hold or run ask of the pipe.
+// holdOpen makes sure the named pipe is at path and opens it for reading and
+// writing, which never blocks: its readers see end-of-file only once the
+// last holder's descriptor closes, however its process ended. It marks the
+// pipe, so that a reader that comes later, finding the mark and no writer,
+// knows the hold is over: the mark outlives lockpipe, SIGKILL included.
+func holdOpen(path string, mode uint32) (int, error) {
+	p, err := ensure(path, mode)
+	if err != nil {
+		return -1, err
+	}
+	defer p.close()
+	fd, err := p.reopen(syscall.O_RDWR)
+	if err != nil {
+		return -1, sysError("open pipe at", path, err)
+	}
+	if err := syscall.Fchmod(fd, p.st.Mode&0o7777|heldMark); err != nil && p.st.Mode&heldMark == 0 {
+		warn("cannot mark pipe at " + strconv.Quote(path) + " as held (" + err.Error() + "); readers that come after the hold will wait")
+	}
+	return fd, nil
+}
+
+// request is what read, write or run ask of the pipe.
 type request struct {
 	path     string
 	mode     uint32        // for a pipe this call creates
@@ -274,36 +239,37 @@ func (r *request) take() (*pipe, error) {
 		r.taken = nil
 		return p, nil
 	}
-	recoverDelete(r.path)
 	if !r.nowait && !r.ifExists {
 		return ensure(r.path, r.mode)
 	}
 	q := strconv.Quote(r.path)
 	debug("checking if pipe exists at " + q)
+	recoverDelete(r.path)
 	p, err := pipeAt(r.path)
 	switch {
-	case err != nil:
-		return nil, err
 	case p != nil:
 		info("pipe exists at " + q)
 		return p, nil
+	case err != nil:
+		return nil, err
 	case r.ifExists:
 		info("pipe does not exist at " + q + "; nothing to wait for (--if-exists)")
 		return nil, nil
 	}
-	return nil, &failure{statusNobody, slog.LevelWarn, "pipe does not exist at " + q + "; nobody to release"}
+	return nil, &failure{statusNobody, levelWarn, "pipe does not exist at " + q + "; nobody to release"}
 }
 
 // Why a wait ended without a partner.
 var (
 	errTimedOut = errors.New("timed out")
 	errRemoved  = errors.New("pipe removed")
+	errEnded    = errors.New("hold ended") // the pipe was held, and is no longer
 )
 
 // await waits on the named pipe for a partner: a writer when reading, a
 // reader when writing. ready runs once lockpipe is about to block, so that
-// meeting a partner already there costs no more. It returns the pipe opened
-// when r.keep asks for it, else -1.
+// meeting a partner already there costs no more. It returns the pipe opened,
+// blocking, when r.keep asks for it, else -1.
 func await(r request, reading bool, ready func()) (int, error) {
 	q := strconv.Quote(r.path)
 	flags, doing, done := syscall.O_WRONLY, "writing to pipe at "+q, "wrote to pipe at "+q
@@ -321,7 +287,7 @@ func await(r request, reading bool, ready func()) (int, error) {
 	debug(doing)
 
 	// 2. A partner already there is met at once: a reader waiting for a
-	// writer, or a hold that has ended (its mark stays on the pipe).
+	// writer, or for a reader a hold that has ended (its mark stays).
 	fd, met, err := r.meet(p, reading)
 	if !met && err == nil {
 		// 3. What may end the wait early: signals, the deadline, and the pipe leaving its path.
@@ -336,17 +302,17 @@ func await(r request, reading bool, ready func()) (int, error) {
 	// 5. Report what ended it.
 	switch {
 	case err == errTimedOut:
-		return -1, &failure{statusTimeout, slog.LevelWarn, "timed out after " + r.timeout.String() + " while " + doing}
+		return -1, &failure{statusTimeout, levelWarn, "timed out after " + r.timeout.String() + " while " + doing}
+	case err == errRemoved && r.keep:
+		return removedKept(p, flags, doing)
 	case err == errRemoved:
 		info("pipe removed while " + doing + "; nothing left to wait for")
-		if r.keep { // CMD still gets the pipe, and end-of-file from it
-			return p.reopen(flags | syscall.O_NONBLOCK)
-		}
-		return -1, nil
 	case err == errEnded:
 		info("pipe at " + q + " was held and no longer is; nothing left to wait for")
 	case err != nil:
 		return -1, err
+	case reading && !r.keep && held(fd):
+		info("the hold on pipe at " + q + " ended")
 	default:
 		info(done)
 	}
@@ -360,14 +326,28 @@ func await(r request, reading bool, ready func()) (int, error) {
 	return fd, nil
 }
 
-// errEnded means the pipe was held by lockpipe hold, and is no longer.
-var errEnded = errors.New("hold ended")
+// held reports whether the pipe open at fd bears hold's mark.
+func held(fd int) bool {
+	var st syscall.Stat_t
+	return fd >= 0 && syscall.Fstat(fd, &st) == nil && st.Mode&heldMark != 0
+}
+
+// removedKept gives CMD the pipe that was removed while lockpipe waited to
+// connect it: at end-of-file for reading, and for writing only while a reader still has it.
+func removedKept(p *pipe, flags int, doing string) (int, error) {
+	fd, err := p.reopen(flags | syscall.O_NONBLOCK)
+	if err != nil {
+		return -1, &failure{statusNobody, levelWarn, "pipe removed while " + doing + ", and nobody reads it; CMD not run"}
+	}
+	info("pipe removed while " + doing + "; CMD gets it as it is")
+	setBlocking(fd)
+	return fd, nil
+}
 
 // meet opens the pipe without waiting when a partner is already there:
 // for a writer, readers waiting now; for a reader, a hold, or a hold that
 // has ended. fd is then the pipe opened, and met says whether the wait is over.
 func (r *request) meet(p *pipe, reading bool) (fd int, met bool, err error) {
-	q := strconv.Quote(r.path)
 	if reading {
 		if p.st.Mode&heldMark == 0 {
 			return -1, false, nil
@@ -375,7 +355,10 @@ func (r *request) meet(p *pipe, reading bool) (fd int, met bool, err error) {
 		if fd, err = p.reopen(syscall.O_RDONLY | syscall.O_NONBLOCK); err != nil {
 			return -1, false, sysError("open pipe at", r.path, err)
 		}
-		var b [1]byte
+		if r.keep {
+			return fd, true, nil // CMD reads from the holders' writers, or end-of-file
+		}
+		var b [1]byte // a reader discards what it reads anyway
 		if n, err := syscall.Read(fd, b[:]); n == 0 && err == nil {
 			return fd, true, errEnded // no writer now: the hold is over
 		}
@@ -387,7 +370,7 @@ func (r *request) meet(p *pipe, reading bool) (fd int, met bool, err error) {
 	case err == nil:
 		return fd, true, nil
 	case err == syscall.ENXIO && r.nowait:
-		return -1, true, &failure{statusNobody, slog.LevelWarn, "nobody is waiting to read from pipe at " + q}
+		return -1, true, &failure{statusNobody, levelWarn, "nobody is waiting to read from pipe at " + strconv.Quote(r.path)}
 	case err != syscall.ENXIO:
 		return -1, true, sysError("open pipe at", r.path, err)
 	}
@@ -423,10 +406,14 @@ func (p *pipe) newWait(timeout time.Duration) (*wait, error) {
 	if err := interruptible(syscall.SIGALRM); err != nil {
 		return nil, sysError("set up the wait on", p.path, err)
 	}
-	if err := w.watch.start(p); err != nil {
+	self := p.path
+	if !p.byName {
+		self = "/proc/self/fd/" + strconv.Itoa(p.fd)
+	}
+	if err := w.watch.start(p.path, self, p.fd); err != nil {
 		return nil, err
 	}
-	go w.watch.recheck(w) // the path may have changed since the handle was taken
+	go w.recheck() // the path may have changed since the handle was taken
 	go w.decide()
 	return w, nil
 }
@@ -455,24 +442,21 @@ func (w *wait) block(flags int, draining bool, fd int) (int, error) {
 		w.mu.Unlock()
 		setBlocking(fd)
 	}
-	if !draining {
-		return fd, w.done(nil)
-	}
 	var buf [4096]byte
-	for {
+	for draining {
 		n, err := syscall.Read(fd, buf[:])
-		switch err = w.interrupted(err, "read from pipe at"); {
-		case err != nil:
+		if why := w.interrupted(err, "read from pipe at"); why != nil {
 			syscall.Close(fd)
-			return -1, w.done(err)
-		case n == 0:
-			return fd, w.done(nil)
+			return -1, w.done(why)
 		}
+		draining = n != 0 || err != nil // 0 with no error is end-of-file
 	}
+	return fd, w.done(nil)
 }
 
 // interrupted turns an EINTR from the wait's own SIGALRM into why the wait
-// ends; nil means go on, as after a SIGALRM from elsewhere.
+// ends. nil means go on: the call succeeded, or a SIGALRM that lockpipe did
+// not send (or one that came after the wait was decided) interrupted it.
 func (w *wait) interrupted(err error, action string) error {
 	switch {
 	case err == nil:
@@ -505,13 +489,13 @@ func (w *wait) end(why error) {
 	w.why = why
 	w.mu.Unlock()
 	// Again and again: a signal that lands just before the call starts is lost.
-	// Sent under mu, so that none reaches the thread once it is done (and may exec).
 	for w.interrupt() {
 		nap(10 * time.Millisecond)
 	}
 }
 
-// interrupt sends SIGALRM to the blocked thread while it must end; false once it need not.
+// interrupt sends SIGALRM to the blocked thread while it must end; false once it
+// need not. Sent under mu, so that none reaches the thread once it is done (and may exec).
 func (w *wait) interrupt() bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -539,19 +523,22 @@ func (w *wait) decide() {
 		case !limit.IsZero() && !time.Now().Before(w.limit()):
 			w.end(errTimedOut) // returns early if a partner won at the deadline: wait on
 		case fired || w.watch.isDegraded():
-			go w.watch.recheck(w)
+			go w.recheck()
 		}
 	}
 }
+
+// recheck ends the wait if the path no longer leads to the pipe.
+func (w *wait) recheck() { w.watch.recheck(w.p.path, w.p.leads, func() { w.end(errRemoved) }) }
 
 // limit is when the wait times out: the deadline, or a little later for a writer that came just before it.
 func (w *wait) limit() time.Time {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.deadline.IsZero() || w.opened.IsZero() {
-		return w.deadline
+	if grace := w.opened.Add(drainGrace); !w.deadline.IsZero() && !w.opened.IsZero() && grace.After(w.deadline) {
+		return grace
 	}
-	return maxTime(w.deadline, w.opened.Add(drainGrace))
+	return w.deadline
 }
 
 // ended reports whether the blocked thread is done.
@@ -559,226 +546,6 @@ func (w *wait) ended() bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.over
-}
-
-// maxTime returns the later of a and b.
-func maxTime(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
-}
-
-// watch tells a waiter when its path may have changed, so that it looks only
-// then: inotify on the pipe itself and on each directory and symbolic link
-// its path goes through, for their own removal or move (not their
-// entries', which would wake every waiter under a busy /tmp), the pipe's
-// own directory's permissions, and the mount table's poll(2).
-type watch struct {
-	fd, mounts int // inotify and /proc/self/mountinfo; -1 when absent
-	mu         sync.Mutex
-	self       int32          // the pipe's own watch; guarded by mu
-	wds        map[int32]bool // the watches on the path; guarded by mu
-	degraded   bool           // some of the path cannot be watched: look once a second; guarded by mu
-	checking   bool           // a recheck runs; guarded by mu
-	dirty      bool           // an event came during it; guarded by mu
-}
-
-// Inotify masks: what changes where a path leads, for each kind of inode on it.
-const (
-	selfMask = syscall.IN_DELETE_SELF | syscall.IN_MOVE_SELF
-	pipeMask = selfMask | syscall.IN_ATTRIB // its link count and permissions
-	dirMask  = selfMask | syscall.IN_ONLYDIR
-	linkMask = selfMask | syscall.IN_ATTRIB | syscall.IN_DONT_FOLLOW
-)
-
-// start opens what the watch listens on; failing that for want of
-// descriptors, it fails with 24, and for want of inotify it looks once a second.
-func (wt *watch) start(p *pipe) error {
-	wt.fd, wt.mounts, wt.self = -1, -1, -1
-	fd, err := syscall.InotifyInit1(syscall.IN_CLOEXEC | syscall.IN_NONBLOCK)
-	switch {
-	case err == syscall.EMFILE && !fdLeft(p.fd):
-		return sysError("watch the path of pipe at", p.path, err)
-	case err != nil: // the per-user limit of inotify instances, most likely
-		wt.degraded = true
-		warn("cannot watch the path of pipe at " + strconv.Quote(p.path) + " (inotify: " + err.Error() +
-			"); looking at it once a second instead")
-	default:
-		wt.fd = fd
-	}
-	if procfs() {
-		if wt.mounts, err = syscall.Open("/proc/self/mountinfo", syscall.O_RDONLY|syscall.O_CLOEXEC, 0); err == syscall.EMFILE {
-			return sysError("watch the path of pipe at", p.path, err)
-		}
-	}
-	if wt.fd >= 0 { // once: a watch follows its inode wherever the inode goes
-		self := p.path
-		if !p.byName {
-			self = "/proc/self/fd/" + strconv.Itoa(p.fd)
-		}
-		wd, err := syscall.InotifyAddWatch(wt.fd, self, pipeMask)
-		wt.self, wt.degraded = int32(wd), err != nil
-	}
-	return nil
-}
-
-// fdLeft reports whether the process may still open a descriptor.
-func fdLeft(fd int) bool {
-	dup, err := fcntl(fd, syscall.F_DUPFD_CLOEXEC, 0)
-	if err == nil {
-		syscall.Close(dup)
-	}
-	return err == nil
-}
-
-// isDegraded reports whether the path is looked at once a second, for want of watches.
-func (wt *watch) isDegraded() bool {
-	wt.mu.Lock()
-	defer wt.mu.Unlock()
-	return wt.degraded
-}
-
-// pollFd is struct pollfd.
-type pollFd struct {
-	fd             int32
-	events, revent int16
-}
-
-// sleep blocks in ppoll(2) for up to timeout (negative: no limit) and
-// reports whether an event came that may change where the path leads.
-func (wt *watch) sleep(timeout time.Duration) bool {
-	fds := []pollFd{{fd: int32(wt.fd), events: 0x1}, {fd: int32(wt.mounts), events: 0x2}} // POLLIN, POLLPRI
-	var ts *syscall.Timespec
-	if timeout >= 0 {
-		t := syscall.NsecToTimespec(int64(timeout))
-		ts = &t
-	}
-	n, _, e := syscall.Syscall6(syscall.SYS_PPOLL, uintptr(unsafe.Pointer(&fds[0])), 2, uintptr(unsafe.Pointer(ts)), 0, 0, 0)
-	if e != 0 || n == 0 {
-		return false
-	}
-	return fds[1].revent != 0 || fds[0].revent != 0 && wt.relevant()
-}
-
-// relevant reads the pending inotify events and reports whether one is about
-// an inode of the path itself; one about an entry of a directory is not.
-func (wt *watch) relevant() bool {
-	var raw [1024]uint32 // aligned, as the kernel lays events out
-	buf := unsafe.Slice((*byte)(unsafe.Pointer(&raw[0])), len(raw)*4)
-	found := false
-	for {
-		n, err := syscall.Read(wt.fd, buf)
-		if err != nil || n <= 0 {
-			return found
-		}
-		wt.mu.Lock()
-		for b := buf[:n]; len(b) >= syscall.SizeofInotifyEvent; {
-			ev := (*syscall.InotifyEvent)(unsafe.Pointer(&b[0]))
-			b = b[syscall.SizeofInotifyEvent+int(ev.Len):]
-			found = found || ev.Mask&syscall.IN_Q_OVERFLOW != 0 || ev.Len == 0 && (ev.Wd == wt.self || wt.wds[ev.Wd])
-		}
-		wt.mu.Unlock()
-	}
-}
-
-// recheck renews the watches, then looks whether the path still leads to
-// the pipe, ending the wait if not; one at a time, again while events came.
-// It may block on a file system that stops answering, never the deadline.
-func (wt *watch) recheck(w *wait) {
-	wt.mu.Lock()
-	if wt.checking {
-		wt.dirty = true
-		wt.mu.Unlock()
-		return
-	}
-	wt.checking = true
-	wt.mu.Unlock()
-	for {
-		wt.renew(w.p.path)
-		if !w.p.leads() {
-			w.end(errRemoved)
-			return
-		}
-		wt.mu.Lock()
-		again := wt.dirty
-		wt.checking, wt.dirty = again, false
-		wt.mu.Unlock()
-		if !again {
-			return
-		}
-	}
-}
-
-// renew watches the directories and links path goes through now, and drops
-// the watches on those it no longer does.
-func (wt *watch) renew(path string) {
-	if wt.fd < 0 {
-		return
-	}
-	dirs, links := walk(path)
-	degraded, wds := false, map[int32]bool{}
-	add := func(name string, mask uint32) {
-		wd, err := syscall.InotifyAddWatch(wt.fd, name, mask)
-		degraded = degraded || err != nil && err != syscall.ENOENT && err != syscall.ENOTDIR
-		if err == nil {
-			wds[int32(wd)] = true
-		}
-	}
-	for i, d := range dirs {
-		if i == len(dirs)-1 {
-			add(d, dirMask|syscall.IN_ATTRIB) // the pipe's own directory: its permissions too
-		} else {
-			add(d, dirMask)
-		}
-	}
-	for _, l := range links {
-		add(l, linkMask)
-	}
-	wt.mu.Lock()
-	old, self := wt.wds, wt.self
-	wt.wds, wt.degraded = wds, degraded || self < 0
-	wt.mu.Unlock()
-	for wd := range old {
-		if !wds[wd] && wd != self {
-			syscall.InotifyRmWatch(wt.fd, uint32(wd))
-		}
-	}
-}
-
-// walk resolves path as open(2) does and returns each directory it looks a
-// name up in, the last one the pipe's own, and each symbolic link it follows,
-// each by a path that leads to it.
-func walk(path string) (dirs, links []string) {
-	dir, rest := ".", path
-	if strings.HasPrefix(path, "/") {
-		dir = "/"
-	}
-	for n := 0; rest != "" && n <= 40; {
-		var name string
-		name, rest, _ = strings.Cut(strings.TrimLeft(rest, "/"), "/")
-		if name == "" || name == "." {
-			continue
-		}
-		if len(dirs) == 0 || dirs[len(dirs)-1] != dir {
-			dirs = append(dirs, dir)
-		}
-		next := strings.TrimSuffix(dir, "/") + "/" + name
-		buf := make([]byte, 4096)
-		k, err := syscall.Readlink(next, buf)
-		if err != nil || name == ".." {
-			dir = next // a directory, or the pipe itself at the end
-			continue
-		}
-		n++
-		links = append(links, next)
-		if target := string(buf[:k]); strings.HasPrefix(target, "/") {
-			dir, rest = "/", target+"/"+rest
-		} else {
-			rest = target + "/" + rest
-		}
-	}
-	return dirs, links
 }
 
 // privateName is where delete moves what it removes, beside it: one name
@@ -800,22 +567,6 @@ func privateName(path string) (dir, name, private string) {
 	return dir, name, private
 }
 
-// lockDir opens dir and takes its lock, which every delete of a name there
-// holds while it moves things; locked is false where dir cannot be read.
-func lockDir(dir string) (fd int, locked bool, err error) {
-	fd, err = syscall.Open(dir, syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_CLOEXEC, 0)
-	if err == syscall.EACCES {
-		fd, err = syscall.Open(dir, oPath|syscall.O_DIRECTORY|syscall.O_CLOEXEC, 0)
-		return fd, false, err
-	}
-	if err != nil {
-		return -1, false, err
-	}
-	for err = syscall.Flock(fd, syscall.LOCK_EX); err == syscall.EINTR; err = syscall.Flock(fd, syscall.LOCK_EX) {
-	}
-	return fd, err == nil, nil
-}
-
 // remove releases everyone waiting on the named pipe at path, then removes
 // it; removed is false when nothing was there. There is no unlink by inode,
 // so it moves whatever the path names to a private name beside it, before
@@ -834,7 +585,7 @@ func remove(path string) (removed bool, err error) {
 		}
 		t.close()
 		if t.what == "" {
-			return false, &failure{statusNotPipe, slog.LevelError, "found a symbolic link to a named pipe at " + strconv.Quote(path) +
+			return false, &failure{statusNotPipe, levelError, "found a symbolic link to a named pipe at " + strconv.Quote(path) +
 				"; delete removes only a named pipe named by its own path, leaving the link untouched"}
 		}
 		return false, notPipeError(path, t.what)
@@ -859,7 +610,7 @@ func remove(path string) (removed bool, err error) {
 	}
 	removed, putBack, err := settle(d, path)
 	if putBack {
-		return false, &failure{statusNotPipe, slog.LevelError, strconv.Quote(path) + " was replaced while being deleted; leaving it untouched"}
+		return false, &failure{statusNotPipe, levelError, strconv.Quote(path) + " was replaced while being deleted; leaving it untouched"}
 	}
 	return removed, err
 }
@@ -890,7 +641,7 @@ func settle(d int, path string) (removed, putBack bool, err error) {
 		return true, false, nil
 	}
 	if err := moveNoReplace(d, private, name); err != nil {
-		return false, false, &failure{statusNotPipe, slog.LevelError, strconv.Quote(path) + " was replaced while being deleted, and cannot be put back (" +
+		return false, false, &failure{statusNotPipe, levelError, strconv.Quote(path) + " was replaced while being deleted, and cannot be put back (" +
 			err.Error() + "); it is now at " + strconv.Quote(at)}
 	}
 	return false, true, nil
@@ -900,8 +651,7 @@ func settle(d int, path string) (removed, putBack bool, err error) {
 func finishDelete(d int, path string) {
 	dir, _, private := privateName(path)
 	at := strconv.Quote(strings.TrimSuffix(dir, "/") + "/" + private)
-	removed, putBack, err := settle(d, path)
-	switch {
+	switch removed, putBack, err := settle(d, path); {
 	case removed:
 		warn("removed the pipe that a killed delete left at " + at)
 	case putBack:

@@ -13,8 +13,8 @@ import (
 	"testing"
 )
 
-// TestHold checks what a handle reports for each kind of thing at a path.
-func TestHold(t *testing.T) {
+// TestHandle checks what a handle reports for each kind of thing at a path.
+func TestHandle(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "pipe")
 	must(t, syscall.Mkfifo(p, 0o600))
@@ -50,7 +50,7 @@ func TestHold(t *testing.T) {
 			}
 			defer h.close()
 			if h.there() != row.there || h.what != row.what {
-				t.Errorf("hold(%q) there=%v what=%q; want %v %q", row.path, h.there(), h.what, row.there, row.what)
+				t.Errorf("handle(%q) there=%v what=%q; want %v %q", row.path, h.there(), h.what, row.there, row.what)
 			}
 		})
 	}

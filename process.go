@@ -2,12 +2,12 @@ package main
 
 // What the process does around the pipe: its signals (ending lockpipe,
 // forwarding them to CMD, handing them over before becoming CMD), the one
-// owner of wait(2), becoming CMD or running it as a child (hold, run),
-// installing itself, and what package syscall lacks, per architecture, in
-// one place at the end. Only exitcode.go is below it.
+// owner of wait(2), becoming CMD or running it as a child (hold, run), and
+// installing itself. At the end, in one place, what package syscall lacks,
+// per architecture, which pipe.go uses too. Only exitcode.go is below it.
 
 import (
-	"log/slog"
+	"io"
 	"os"
 	"os/signal"
 	"runtime"
@@ -19,22 +19,18 @@ import (
 	"unsafe"
 )
 
-// terminating are the signals that end lockpipe with 128+N and one INFO line, or that it forwards to CMD.
-var terminating = [...]struct {
-	sig  syscall.Signal
-	name string
-}{{syscall.SIGTERM, "SIGTERM"}, {syscall.SIGINT, "SIGINT"}, {syscall.SIGHUP, "SIGHUP"}, {syscall.SIGQUIT, "SIGQUIT"},
-	{syscall.SIGUSR1, "SIGUSR1"}, {syscall.SIGUSR2, "SIGUSR2"}}
+// terminating are the signals that end lockpipe with 128+N and one INFO line
+// (but SIGUSR1 and SIGUSR2, which it ignores), and that it forwards to CMD.
+var terminating = [...]syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2}
+
+// signalNames names the signals lockpipe's messages mention.
+var signalNames = map[syscall.Signal]string{syscall.SIGTERM: "SIGTERM", syscall.SIGINT: "SIGINT", syscall.SIGHUP: "SIGHUP",
+	syscall.SIGQUIT: "SIGQUIT", syscall.SIGUSR1: "SIGUSR1", syscall.SIGUSR2: "SIGUSR2", syscall.SIGKILL: "SIGKILL"}
 
 // signalName names sig as lockpipe's messages do.
 func signalName(sig syscall.Signal) string {
-	for _, t := range terminating {
-		if t.sig == sig {
-			return t.name
-		}
-	}
-	if sig == syscall.SIGKILL {
-		return "SIGKILL"
+	if name, ok := signalNames[sig]; ok {
+		return name
 	}
 	return "signal " + strconv.Itoa(int(sig))
 }
@@ -61,12 +57,12 @@ func (w *watcher) start() {
 		setDoing("starting")
 	}
 	var sigs []os.Signal
-	for i, t := range terminating {
-		w.ignored[i] = signal.Ignored(t.sig)
-		// SIGHUP ignored stays so (nohup's choice); SIGINT, which shells ignore for every
-		// background job, is handled. SIGUSR1 and SIGUSR2 are only ever forwarded.
-		if !(w.ignored[i] && t.sig == syscall.SIGHUP) {
-			sigs = append(sigs, t.sig)
+	for i, sig := range terminating {
+		w.ignored[i] = signal.Ignored(sig)
+		// SIGHUP ignored stays so (nohup's choice); SIGINT, which shells ignore
+		// for every background job, is handled.
+		if !(w.ignored[i] && sig == syscall.SIGHUP) {
+			sigs = append(sigs, sig)
 		}
 	}
 	// Room for each signal once, in a channel of their own: os/signal drops
@@ -118,7 +114,7 @@ func (w *watcher) act(sig syscall.Signal) {
 // end ends lockpipe on sig within a second, whatever standard error does.
 func (w *watcher) end(sig syscall.Signal) {
 	status := statusSignal + int(sig)
-	exitWithin(&failure{status, slog.LevelInfo, "received " + signalName(sig) + " while " + doingNow() +
+	exitWithin(&failure{status, levelInfo, "received " + signalName(sig) + " while " + doingNow() +
 		"; exiting with status " + strconv.Itoa(status)}, time.Second)
 }
 
@@ -126,32 +122,29 @@ func (w *watcher) end(sig syscall.Signal) {
 // CMD, which lockpipe is about to become: a signal that came before either
 // ends lockpipe now, or, arriving later, reaches CMD.
 func handOverSignals() {
-	started := false
 	signals.once.Do(func() {}) // from now on, no one starts the watcher
 	if signals.handover != nil {
 		done := make(chan struct{})
 		signals.handover <- done
 		<-done
-		started = true
+		return
 	}
-	if !started {
-		var ignored [len(terminating)]bool
-		for i, t := range terminating {
-			ignored[i] = signal.Ignored(t.sig)
-		}
-		resetSignals(&ignored)
+	var ignored [len(terminating)]bool
+	for i, sig := range terminating {
+		ignored[i] = signal.Ignored(sig)
 	}
+	resetSignals(&ignored)
 }
 
 // resetSignals sets each terminating signal to SIG_DFL, or SIG_IGN if it was ignored at start.
 func resetSignals(ignored *[len(terminating)]bool) {
-	for i, t := range terminating {
+	for i, sig := range terminating {
 		var act sigaction
 		handler, _ := act.fields()
 		if ignored[i] {
 			*handler = 1 // SIG_IGN
 		}
-		rtSigaction(t.sig, &act)
+		rtSigaction(sig, &act)
 	}
 }
 
@@ -245,9 +238,9 @@ func lookPath(name, path string) (string, error) {
 		}
 	}
 	if denied != "" {
-		return "", &failure{statusCannotRun, slog.LevelError, "cannot run " + strconv.Quote(name) + ": " + strconv.Quote(denied) + ": permission denied"}
+		return "", &failure{statusCannotRun, levelError, "cannot run " + strconv.Quote(name) + ": " + strconv.Quote(denied) + ": permission denied"}
 	}
-	return "", &failure{statusNotFound, slog.LevelError, "cannot run " + strconv.Quote(name) + ": not found in " + where}
+	return "", &failure{statusNotFound, levelError, "cannot run " + strconv.Quote(name) + ": not found in " + where}
 }
 
 // cannotRun reports a failed exec of argv[0].
@@ -256,7 +249,7 @@ func cannotRun(name string, err error) error {
 	if err == syscall.ENOENT {
 		status = statusNotFound
 	}
-	return &failure{status, slog.LevelError, "cannot run " + strconv.Quote(name) + ": " + err.Error()}
+	return &failure{status, levelError, "cannot run " + strconv.Quote(name) + ": " + err.Error()}
 }
 
 // become replaces lockpipe with argv: the same PID, environment and working
@@ -333,6 +326,7 @@ func (s *supervision) start() error {
 	if err != nil {
 		return cannotRun(s.argv[0], err)
 	}
+	info("started " + strconv.Quote(s.argv[0]) + " as PID " + strconv.Itoa(s.pid))
 	return nil
 }
 
@@ -351,8 +345,6 @@ func (s *supervision) run() error {
 	if err := s.start(); err != nil {
 		return err
 	}
-	name := strconv.Quote(s.argv[0])
-	info("started " + name + " as PID " + strconv.Itoa(s.pid))
 	released := make(chan error, 1)
 	if s.release != nil {
 		go func() { released <- s.release() }()
@@ -374,7 +366,7 @@ func (s *supervision) ended(ws syscall.WaitStatus) error {
 		how = "was ended by " + signalName(ws.Signal()) + " (status " + strconv.Itoa(status) + ")"
 	}
 	info(strconv.Quote(s.argv[0]) + " (PID " + strconv.Itoa(s.pid) + ") " + how)
-	return &failure{status, slog.LevelInfo, ""}
+	return &failure{status, levelInfo, ""}
 }
 
 // stopGroup stops CMD's process group once run is released (why is nil) or
@@ -385,16 +377,15 @@ func (s *supervision) stopGroup(why error) error {
 		return why // the wait itself failed
 	}
 	if why != nil {
-		logAt(slog.LevelWarn, why.Error())
-		why = &failure{statusTimeout, slog.LevelWarn, ""}
+		logAt(levelWarn, why.Error())
+		why = &failure{statusTimeout, levelWarn, ""}
 	}
 	group := strconv.Itoa(s.pid)
 	syscall.Kill(-s.pid, s.stop)
 	info("stopping " + strconv.Quote(s.argv[0]) + ": sent " + signalName(s.stop) + " to its process group " + group)
 	graceUp := make(chan struct{})
 	go func() { nap(s.grace); close(graceUp) }()
-	cmdEnded := false
-	for {
+	for cmdEnded := false; ; {
 		if cmdEnded && (graceUp == nil || syscall.Kill(-s.pid, 0) == syscall.ESRCH) {
 			return why
 		}
@@ -425,34 +416,33 @@ func install(dir string) (string, error) {
 	if fstatat(d, "lockpipe", &st) == nil && st.Mode&syscall.S_IFMT != syscall.S_IFREG {
 		return dst, notRegular(dst, st.Mode)
 	}
-	src, _, err := openSelf()
+	src, err := openSelf()
 	if err != nil {
 		return dst, err
 	}
-	defer syscall.Close(src)
+	defer src.Close()
 	// The copy has no name until it is whole (O_TMPFILE), so a killed install leaves nothing.
 	tmp := ""
-	out, err := syscall.Openat(d, ".", oTmpfile|syscall.O_WRONLY|syscall.O_CLOEXEC, 0o700)
+	fd, err := syscall.Openat(d, ".", oTmpfile|syscall.O_WRONLY|syscall.O_CLOEXEC, 0o700)
 	if err == syscall.EOPNOTSUPP || err == syscall.EISDIR || err == syscall.EINVAL {
 		defer unstoppable()() // a named copy is removed on every way out but SIGKILL
 		tmp = uniqueName("install")
-		out, err = syscall.Openat(d, tmp, syscall.O_WRONLY|syscall.O_CREAT|syscall.O_EXCL|syscall.O_CLOEXEC, 0o700)
+		fd, err = syscall.Openat(d, tmp, syscall.O_WRONLY|syscall.O_CREAT|syscall.O_EXCL|syscall.O_CLOEXEC, 0o700)
 	}
 	if err != nil {
 		return dst, sysError("install into", dir, err)
 	}
-	err = copyAll(out, src)
-	if err == nil {
-		err = syscall.Fchmod(out, 0o755) // exactly, whatever the umask
-	}
-	if err == nil {
-		err = syscall.Fsync(out)
+	out := os.NewFile(uintptr(fd), dst)
+	if _, err = io.Copy(out, src); err == nil {
+		if err = out.Chmod(0o755); err == nil { // exactly, whatever the umask
+			err = out.Sync()
+		}
 	}
 	if err == nil {
 		defer unstoppable()()
-		tmp, err = place(d, out, tmp)
+		tmp, err = place(d, fd, tmp)
 	}
-	syscall.Close(out)
+	out.Close()
 	if tmp != "" {
 		syscall.Unlinkat(d, tmp) // the old copy, or this one if it was not placed
 	}
@@ -464,23 +454,23 @@ func install(dir string) (string, error) {
 
 // notRegular reports what install found in its way.
 func notRegular(dst string, mode uint32) error {
-	return &failure{statusNotPipe, slog.LevelError, "found " + describe(mode) + " at " + strconv.Quote(dst) + ", not a regular file; leaving it untouched"}
+	return &failure{statusNotPipe, levelError, "found " + describe(mode) + " at " + strconv.Quote(dst) + ", not a regular file; leaving it untouched"}
 }
 
 // openSelf opens the running binary: /proc/self/exe, or without /proc (a bare chroot) the file argv[0] names.
-func openSelf() (int, string, error) {
-	self := "/proc/self/exe"
-	src, err := syscall.Open(self, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
-	if err == syscall.ENOENT {
-		if self, err = lookPath(os.Args[0], os.Getenv("PATH")); err != nil {
-			return -1, self, err
+func openSelf() (*os.File, error) {
+	f, err := os.Open("/proc/self/exe")
+	if os.IsNotExist(err) {
+		self, lookErr := lookPath(os.Args[0], os.Getenv("PATH"))
+		if lookErr != nil {
+			return nil, lookErr
 		}
-		src, err = syscall.Open(self, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+		f, err = os.Open(self)
 	}
-	if err != nil {
-		return -1, self, sysError("read", self, err)
+	if pe, ok := err.(*os.PathError); ok {
+		return nil, sysError("read", pe.Path, pe.Err)
 	}
-	return src, self, nil
+	return f, err
 }
 
 // place puts the whole copy out at d/lockpipe. Nothing there: it takes the
@@ -501,9 +491,7 @@ func place(d, out int, tmp string) (string, error) {
 		err := renameat2(d, tmp, d, "lockpipe", renameExchange)
 		switch {
 		case err == syscall.ENOENT: // nothing there any more
-			if err = moveNoReplace(d, tmp, "lockpipe"); err == nil {
-				return "", nil
-			} else if err != syscall.EEXIST {
+			if err = moveNoReplace(d, tmp, "lockpipe"); err != syscall.EEXIST {
 				return tmp, err
 			}
 			continue
@@ -512,10 +500,7 @@ func place(d, out int, tmp string) (string, error) {
 			if fstatat(d, "lockpipe", &st) == nil && st.Mode&syscall.S_IFMT != syscall.S_IFREG {
 				return tmp, notRegular("lockpipe", st.Mode)
 			}
-			if err := syscall.Renameat(d, tmp, d, "lockpipe"); err != nil {
-				return tmp, err
-			}
-			return "", nil
+			return tmp, syscall.Renameat(d, tmp, d, "lockpipe")
 		case err != nil:
 			return tmp, err
 		}
@@ -524,7 +509,7 @@ func place(d, out int, tmp string) (string, error) {
 			return tmp, nil // the old copy: removed by the caller
 		}
 		if err := renameat2(d, tmp, d, "lockpipe", renameExchange); err != nil {
-			return "", &failure{statusNotPipe, slog.LevelError, "found " + describe(st.Mode) +
+			return "", &failure{statusNotPipe, levelError, "found " + describe(st.Mode) +
 				" at lockpipe while installing, and cannot put it back (" + err.Error() + "); it is now at " + strconv.Quote(tmp)}
 		}
 		return tmp, notRegular("lockpipe", st.Mode)
@@ -545,212 +530,152 @@ func uniqueName(what string) string {
 	return ".lockpipe-" + what + "-" + strconv.Itoa(os.Getpid()) + "-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 }
 
-// fstatat stats a name in d, not following a symbolic link (package syscall has no fstatat on every port).
-func fstatat(d int, name string, st *syscall.Stat_t) error {
-	fd, err := syscall.Openat(d, name, oPath|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0)
-	if err != nil {
-		return err
-	}
-	defer syscall.Close(fd)
-	return syscall.Fstat(fd, st)
+// watch tells a waiter when its path may have changed, so that it looks only
+// then: inotify on the pipe itself and on each directory and symbolic link
+// its path goes through, for their own removal or move (not their
+// entries', which would wake every waiter under a busy /tmp), the pipe's
+// own directory's permissions, and the mount table's poll(2).
+type watch struct {
+	fd, mounts int // inotify and /proc/self/mountinfo; -1 when absent
+	mu         sync.Mutex
+	self       int32          // the pipe's own watch; guarded by mu
+	wds        map[int32]bool // the watches on the path; guarded by mu
+	degraded   bool           // some of the path cannot be watched: look once a second; guarded by mu
+	checking   bool           // a recheck runs; guarded by mu
+	dirty      bool           // an event came during it; guarded by mu
 }
 
-// copyAll copies from src to dst until end-of-file.
-func copyAll(dst, src int) error {
-	buf := make([]byte, 64<<10)
-	for {
-		n, err := syscall.Read(src, buf)
-		switch {
-		case err == syscall.EINTR:
-			continue
-		case err != nil:
-			return err
-		case n == 0:
-			return nil
-		}
-		for b := buf[:n]; len(b) > 0; {
-			m, err := syscall.Write(dst, b)
-			if err != nil && err != syscall.EINTR {
-				return err
-			}
-			b = b[max(m, 0):]
-		}
-	}
-}
-
-// prctl is prctl(2) with one argument.
-func prctl(option, arg uintptr) error {
-	if _, _, e := syscall.RawSyscall(syscall.SYS_PRCTL, option, arg, 0); e != 0 {
-		return e
-	}
-	return nil
-}
-
-// moveNoReplace renames from to to in the directory d, never replacing anything at to.
-func moveNoReplace(d int, from, to string) error {
-	err := renameat2(d, from, d, to, renameNoReplace)
-	if err != syscall.EINVAL && err != syscall.ENOSYS {
-		return err
-	}
-	// A file system without RENAME_NOREPLACE: a link never replaces either.
-	if err = linkat(d, from, d, to, 0); err != nil {
-		return err
-	}
-	return syscall.Unlinkat(d, from)
-}
-
-// The kernel's signal structures differ by architecture, and package syscall
-// has none of them. mips keeps 128 signals, numbers the sigprocmask
-// operations from 1 and puts sa_flags, an unsigned int, before the handler.
-// Every other Linux port (amd64, 386, arm, arm64, riscv64, ppc64le, s390x,
-// loong64) keeps 64, numbers them from 0 and puts sa_flags, an unsigned
-// long, after the handler. SA_RESTART is the same bit everywhere. Package
-// syscall also lacks renameat2's number on some ports, and O_TMPFILE.
+// Inotify masks: what changes where a path leads, for each kind of inode on it.
 const (
-	mips            = runtime.GOARCH == "mips" || runtime.GOARCH == "mipsle" || runtime.GOARCH == "mips64" || runtime.GOARCH == "mips64le"
-	saRestart       = 0x10000000
-	renameNoReplace = 1
-	renameExchange  = 2
-	atSymlinkFollow = 0x400
-	atEmptyPath     = 0x1000
-	atFdcwd         = -100
-	oTmpfile        = 0o20000000 | syscall.O_DIRECTORY // __O_TMPFILE is the same on every port here; O_DIRECTORY is not
+	selfMask = syscall.IN_DELETE_SELF | syscall.IN_MOVE_SELF
+	pipeMask = selfMask | syscall.IN_ATTRIB // its link count and permissions
+	dirMask  = selfMask | syscall.IN_ONLYDIR
+	linkMask = selfMask | syscall.IN_ATTRIB | syscall.IN_DONT_FOLLOW
 )
 
-// sysRenameat2 returns renameat2's system call number.
-func sysRenameat2() uintptr {
-	switch runtime.GOARCH {
-	case "amd64":
-		return 316
-	case "386":
-		return 353
-	case "arm":
-		return 382
-	case "ppc64", "ppc64le":
-		return 357
-	case "s390x":
-		return 347
-	case "mips", "mipsle":
-		return 4351
-	case "mips64", "mips64le":
-		return 5311
+// start opens what the watch listens on, self being a name of the pipe's
+// own inode and fd a descriptor lockpipe has; failing that for want of
+// descriptors, it fails with 24, and for want of inotify it looks once a second.
+func (wt *watch) start(path, self string, fd int) error {
+	wt.fd, wt.mounts, wt.self = -1, -1, -1
+	ino, err := syscall.InotifyInit1(syscall.IN_CLOEXEC | syscall.IN_NONBLOCK)
+	switch {
+	case err == syscall.EMFILE && !fdLeft(fd):
+		return sysError("watch the path of pipe at", path, err)
+	case err != nil: // the per-user limit of inotify instances, most likely
+		wt.degraded = true
+		warn("cannot watch the path of pipe at " + strconv.Quote(path) + " (inotify: " + err.Error() +
+			"); looking at it once a second instead")
+	default:
+		wt.fd = ino
 	}
-	return 276 // arm64, riscv64, loong64: the generic table
-}
-
-// renameat2 is renameat2(2), for RENAME_NOREPLACE and RENAME_EXCHANGE.
-func renameat2(olddir int, oldname string, newdir int, newname string, flags uintptr) error {
-	return atCall(sysRenameat2(), olddir, oldname, newdir, newname, flags)
-}
-
-// linkat is linkat(2).
-func linkat(olddir int, oldname string, newdir int, newname string, flags uintptr) error {
-	return atCall(syscall.SYS_LINKAT, olddir, oldname, newdir, newname, flags)
-}
-
-// atCall makes a system call that takes two directory-relative names and flags.
-func atCall(trap uintptr, olddir int, oldname string, newdir int, newname string, flags uintptr) error {
-	o, err := syscall.BytePtrFromString(oldname)
-	if err != nil {
-		return err
+	if procfs() {
+		if wt.mounts, err = syscall.Open("/proc/self/mountinfo", syscall.O_RDONLY|syscall.O_CLOEXEC, 0); err == syscall.EMFILE {
+			return sysError("watch the path of pipe at", path, err)
+		}
 	}
-	n, err := syscall.BytePtrFromString(newname)
-	if err != nil {
-		return err
-	}
-	if _, _, e := syscall.Syscall6(trap, uintptr(olddir), uintptr(unsafe.Pointer(o)), uintptr(newdir), uintptr(unsafe.Pointer(n)), flags, 0); e != 0 {
-		return e
+	if wt.fd >= 0 { // once: a watch follows its inode wherever the inode goes
+		wd, err := syscall.InotifyAddWatch(wt.fd, self, pipeMask)
+		wt.self, wt.degraded = int32(wd), err != nil
 	}
 	return nil
 }
 
-// sigABI returns the numbers of SIG_UNBLOCK and SIG_SETMASK and the size of sigset_t.
-func sigABI() (unblock, setmask, size uintptr) {
-	if mips {
-		return 2, 3, 16
-	}
-	return 1, 2, 8
+// isDegraded reports whether the path is looked at once a second, for want of watches.
+func (wt *watch) isDegraded() bool {
+	wt.mu.Lock()
+	defer wt.mu.Unlock()
+	return wt.degraded
 }
 
-// sigset is room for the kernel's sigset_t on every port, in unsigned longs as the kernel keeps it.
-type sigset [4]uintptr
-
-// add adds sig to the set.
-func (s *sigset) add(sig syscall.Signal) {
-	bits := uint(unsafe.Sizeof(s[0])) * 8
-	s[uint(sig-1)/bits] |= 1 << (uint(sig-1) % bits)
+// sleep blocks in ppoll(2) for up to timeout (negative: no limit) and
+// reports whether an event came that may change where the path leads.
+func (wt *watch) sleep(timeout time.Duration) bool {
+	fds := []pollFd{{fd: int32(wt.fd), events: 0x1}, {fd: int32(wt.mounts), events: 0x2}} // POLLIN, POLLPRI
+	if n, err := ppoll(fds, timeout); err != nil || n == 0 {
+		return false
+	}
+	return fds[1].revent != 0 || fds[0].revent != 0 && wt.relevant()
 }
 
-// sigmask changes the calling thread's signal mask: how is SIG_UNBLOCK or SIG_SETMASK from sigABI.
-func sigmask(how uintptr, set *sigset) error {
-	_, _, size := sigABI()
-	if _, _, e := syscall.RawSyscall6(syscall.SYS_RT_SIGPROCMASK, how, uintptr(unsafe.Pointer(set)), 0, size, 0, 0); e != 0 {
-		return e
-	}
-	return nil
-}
-
-// sigaction is room for struct sigaction on every port.
-type sigaction [8]uintptr
-
-// fields returns where the handler and sa_flags are, as the port lays them out.
-func (a *sigaction) fields() (handler *uintptr, flags unsafe.Pointer) {
-	if mips {
-		return &a[1], unsafe.Pointer(&a[0])
-	}
-	return &a[0], unsafe.Pointer(&a[1])
-}
-
-// rtSigaction sets sig's action to act if act is not nil, and returns the old one.
-func rtSigaction(sig syscall.Signal, act *sigaction) (old sigaction, err error) {
-	_, _, size := sigABI()
-	if _, _, e := syscall.RawSyscall6(syscall.SYS_RT_SIGACTION, uintptr(sig), uintptr(unsafe.Pointer(act)), uintptr(unsafe.Pointer(&old)), size, 0, 0); e != 0 {
-		return old, e
-	}
-	return old, nil
-}
-
-// interruptible makes sig interrupt the calling thread's blocking system calls with EINTR.
-//
-// It unblocks sig on this thread, since a parent may have left it blocked,
-// and clears SA_RESTART, which Go sets on every handler and under which the
-// kernel would restart the call instead. Only lockpipe sends sig, to one thread.
-func interruptible(sig syscall.Signal) error {
-	var set sigset
-	set.add(sig)
-	unblock, _, _ := sigABI()
-	if err := sigmask(unblock, &set); err != nil {
-		return err
-	}
-	act, err := rtSigaction(sig, nil)
-	if err != nil {
-		return err
-	}
-	handler, flags := act.fields()
-	if *handler <= 1 { // SIG_DFL or SIG_IGN: the signal would kill lockpipe or not interrupt it
-		return syscall.ENOTSUP
-	}
-	if mips {
-		*(*uint32)(flags) &^= saRestart
-	} else {
-		*(*uintptr)(flags) &^= saRestart
-	}
-	_, err = rtSigaction(sig, &act)
-	return err
-}
-
-// setBlocking clears O_NONBLOCK, which the descriptor shares with nobody else.
-func setBlocking(fd int) {
-	if flags, err := fcntl(fd, syscall.F_GETFL, 0); err == nil && flags&syscall.O_NONBLOCK != 0 {
-		fcntl(fd, syscall.F_SETFL, flags&^syscall.O_NONBLOCK)
+// relevant reads the pending inotify events and reports whether one is about
+// an inode of the path itself; one about an entry of a directory is not.
+func (wt *watch) relevant() bool {
+	var raw [1024]uint32 // aligned, as the kernel lays events out
+	buf := unsafe.Slice((*byte)(unsafe.Pointer(&raw[0])), len(raw)*4)
+	found := false
+	for {
+		n, err := syscall.Read(wt.fd, buf)
+		if err != nil || n <= 0 {
+			return found
+		}
+		wt.mu.Lock()
+		for b := buf[:n]; len(b) >= syscall.SizeofInotifyEvent; {
+			ev := (*syscall.InotifyEvent)(unsafe.Pointer(&b[0]))
+			b = b[syscall.SizeofInotifyEvent+int(ev.Len):]
+			found = found || ev.Mask&syscall.IN_Q_OVERFLOW != 0 || ev.Len == 0 && (ev.Wd == wt.self || wt.wds[ev.Wd])
+		}
+		wt.mu.Unlock()
 	}
 }
 
-// fcntl is fcntl(2) with an integer argument.
-func fcntl(fd, cmd, arg int) (int, error) {
-	r, _, e := syscall.Syscall(syscall.SYS_FCNTL, uintptr(fd), uintptr(cmd), uintptr(arg))
-	if e != 0 {
-		return -1, e
+// recheck renews the watches, then calls gone if path no longer leads
+// where it did, as leads tells; one at a time, again while events came.
+// It may block on a file system that stops answering, never the deadline.
+func (wt *watch) recheck(path string, leads func() bool, gone func()) {
+	wt.mu.Lock()
+	if wt.checking {
+		wt.dirty = true
+		wt.mu.Unlock()
+		return
 	}
-	return int(r), nil
+	wt.checking = true
+	wt.mu.Unlock()
+	for again := true; again; {
+		wt.renew(path)
+		if !leads() {
+			gone()
+			return
+		}
+		wt.mu.Lock()
+		again = wt.dirty
+		wt.checking, wt.dirty = again, false
+		wt.mu.Unlock()
+	}
+}
+
+// renew watches the directories and links path goes through now, and drops
+// the watches on those it no longer does.
+func (wt *watch) renew(path string) {
+	if wt.fd < 0 {
+		return
+	}
+	dirs, links := walk(path)
+	degraded, wds := false, map[int32]bool{}
+	add := func(name string, mask uint32) {
+		wd, err := syscall.InotifyAddWatch(wt.fd, name, mask)
+		degraded = degraded || err != nil && err != syscall.ENOENT && err != syscall.ENOTDIR
+		if err == nil {
+			wds[int32(wd)] = true
+		}
+	}
+	for i, d := range dirs {
+		if i == len(dirs)-1 {
+			add(d, dirMask|syscall.IN_ATTRIB) // the pipe's own directory: its permissions too
+		} else {
+			add(d, dirMask)
+		}
+	}
+	for _, l := range links {
+		add(l, linkMask)
+	}
+	wt.mu.Lock()
+	old, self := wt.wds, wt.self
+	wt.wds, wt.degraded = wds, degraded || self < 0
+	wt.mu.Unlock()
+	for wd := range old {
+		if !wds[wd] && wd != self {
+			syscall.InotifyRmWatch(wt.fd, uint32(wd))
+		}
+	}
 }

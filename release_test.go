@@ -318,7 +318,6 @@ func holdsDeleted(pid int) bool {
 	return false
 }
 
-
 // TestNowait checks that write --nowait releases the readers waiting now and never waits.
 func TestNowait(t *testing.T) {
 	t.Parallel()

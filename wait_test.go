@@ -207,7 +207,7 @@ func TestRemoval(t *testing.T) {
 				os.Chmod(filepath.Dir(filepath.Dir(l.dir)), 0o755) // for the other user
 				lockpipe(t, nil, "create", "-m", "0666", "-p", l.path)
 				if strings.Contains(cmd, "stays") {
-					holdOpen(t, l.path)
+					stayingWriter(t, l.path)
 				}
 				c := newChild(nil, bin, strings.Fields(cmd)[0], "-p", l.path)
 				if way.root {
@@ -222,8 +222,8 @@ func TestRemoval(t *testing.T) {
 	}
 }
 
-// holdOpen keeps p open for writing from another process (a shell that then sleeps) until the test ends.
-func holdOpen(t *testing.T, p string) {
+// stayingWriter keeps p open for writing from another process (a shell that then sleeps) until the test ends.
+func stayingWriter(t *testing.T, p string) {
 	h := newChild(nil, "/bin/sh", "-c", `exec 3<>"$0"; exec sleep 3600`, p).start(t)
 	waitFor(t, "the writer that stays has the pipe open", func() bool {
 		exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", h.pid()))
@@ -277,7 +277,7 @@ func TestWriterThatStays(t *testing.T) {
 	withRace(t, func(t *testing.T, b string) {
 		p := pipePath(t)
 		lockpipe(t, nil, "create", "-p", p)
-		holdOpen(t, p)
+		stayingWriter(t, p)
 		if st, _, stderr := lockpipeWith(t, b, nil, "read", "-t", "300ms", "-p", p); st != 110 || !strings.HasSuffix(stderr, line("WARN", "timed out after 300ms while reading from pipe at", p)) {
 			t.Errorf("--timeout: status %d, stderr %q", st, stderr)
 		}
@@ -298,7 +298,7 @@ func TestWriterThatStays(t *testing.T) {
 		t.Parallel()
 		p := pipePath(t)
 		lockpipe(t, nil, "create", "-p", p)
-		holdOpen(t, p)
+		stayingWriter(t, p)
 		u, pid := asPID1(t, nil, "read", "-t", "300ms", "-p", p)
 		blocked(t, pid)
 		if st := u.status(t); st != 110 {
