@@ -6,6 +6,7 @@ package main
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"flag"
 	"fmt"
 	"os"
@@ -67,6 +68,11 @@ func TestMain(m *testing.M) {
 	if foreign != "" || raceErr != nil {
 		fmt.Fprintf(os.Stderr, "no -race build, its tests will skip: %v\n%s", raceErr, raceOut)
 		raceBin = ""
+	}
+	// LOCKPIPE_TEST_BINARY runs the tests against another build, such as an
+	// older or deliberately broken one, to see that their assertions can fail.
+	if other := os.Getenv("LOCKPIPE_TEST_BINARY"); other != "" {
+		bin, raceBin = other, ""
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
@@ -322,7 +328,7 @@ func snapshot(t *testing.T, p string) string {
 		s += fmt.Sprintf("\nstat ino=%d mode=%o size=%d mtime=%d ctime=%d", st.Ino, st.Mode, st.Size, st.Mtim.Nano(), st.Ctim.Nano())
 		if st.Mode&syscall.S_IFMT == syscall.S_IFREG {
 			b, _ := os.ReadFile(p)
-			s += fmt.Sprintf(" content=%q", b)
+			s += fmt.Sprintf(" content=%q sum=%x", b[:min(len(b), 64)], sha256.Sum256(b))
 		}
 		if st.Mode&syscall.S_IFMT == syscall.S_IFDIR {
 			names, _ := filepath.Glob(filepath.Join(p, "*"))

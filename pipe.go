@@ -573,6 +573,7 @@ func privateName(path string) (dir, name, private string) {
 // anyone is released (so that a delete that cannot remove releases nobody),
 // releases and removes it if it is a named pipe, and puts anything else back.
 func remove(path string) (removed bool, err error) {
+	recoverDelete(path) // a killed delete of path may have left it moved away
 	p, err := handle(path, false)
 	if err != nil || !p.there() {
 		return false, err
