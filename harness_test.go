@@ -376,11 +376,28 @@ func asPID1(t testing.TB, env []string, args ...string) (*child, int) {
 	return u, pid
 }
 
-// onlyChild returns the first child of pid, or 0.
+// onlyChild returns the first child of pid, or 0: of any of its threads,
+// since a child belongs to the thread that forked it.
 func onlyChild(pid int) int {
-	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
-	n, _ := strconv.Atoi(strings.Fields(string(b) + " 0")[0])
-	return n
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
+	for _, task := range tasks {
+		b, _ := os.ReadFile(task)
+		if n, _ := strconv.Atoi(strings.Fields(string(b) + " 0")[0]); n > 0 {
+			return n
+		}
+	}
+	return 0
+}
+
+// childrenOf lists the children of every thread of pid.
+func childrenOf(pid int) []string {
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
+	var all []string
+	for _, task := range tasks {
+		b, _ := os.ReadFile(task)
+		all = append(all, strings.Fields(string(b))...)
+	}
+	return all
 }
 
 // statusField returns a field of /proc/PID/status as a number in base (16 for signal masks).

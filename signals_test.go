@@ -88,8 +88,7 @@ func TestReapsOrphansAsPID1(t *testing.T) {
 		}
 		var orphans []string
 		waitFor(t, "three orphans reparented to lockpipe", func() bool {
-			b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
-			orphans = strings.Fields(string(b))
+			orphans = childrenOf(pid)
 			return len(orphans) == 3
 		})
 		for _, o := range orphans {
@@ -141,8 +140,7 @@ func TestPID1SignalStorms(t *testing.T) {
 			storm := newChild(nil, "nsenter", "--target", strconv.Itoa(pid), "--pid", "--", "/bin/sh", "-c",
 				"i=0; while [ $i -lt 2000 ]; do /bin/true & i=$((i+1)); done; exit 0").start(t)
 			waitFor(t, "orphans arriving", func() bool {
-				b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
-				return len(b) > 0 || !storm.running()
+				return len(childrenOf(pid)) > 0 || !storm.running()
 			})
 			syscall.Kill(pid, syscall.SIGTERM)
 			if st := u.status(t); st != 143 {

@@ -1,0 +1,373 @@
+package main
+
+// Lifetimes held by the kernel: hold keeps its readers waiting exactly as
+// long as CMD lives, however it ends, and lets later readers pass; run stops
+// its CMD once released, by a write, a delete or a holder's end.
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// startHold starts lockpipe hold on p with CMD, and returns it and CMD's PID once CMD runs and the pipe is held.
+func startHold(t *testing.T, p string, cmd ...string) (*child, int) {
+	t.Helper()
+	h := spawn(t, nil, append([]string{"hold", "-p", p, "--"}, cmd...)...)
+	var pid int
+	waitFor(t, "CMD started and the pipe held", func() bool {
+		pid = onlyChild(h.pid())
+		exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
+		return pid > 0 && exe != bin && holds(h.pid(), p)
+	})
+	return h, pid
+}
+
+// released checks that r ended with 0 and the line a hold's end gives.
+func released(t *testing.T, r *child, p string) {
+	t.Helper()
+	if st := r.status(t); st != 0 || !strings.Contains(r.stderr.String(), "hold on pipe at "+strconv.Quote(p)+" ended") &&
+		!strings.Contains(r.stderr.String(), "pipe at "+strconv.Quote(p)+" was held and no longer is") {
+		t.Errorf("reader: status %d, stderr %q", st, r.stderr.String())
+	}
+}
+
+// TestHoldReleasesWhenCMDEnds checks that readers that came before the hold
+// and during it wait until CMD ends, however it ends, and that readers that
+// come after pass at once.
+func TestHoldReleasesWhenCMDEnds(t *testing.T) {
+	t.Parallel()
+	for _, end := range []string{"exit 3", "SIGKILL", "SIGSEGV"} {
+		t.Run(end, func(t *testing.T) {
+			t.Parallel()
+			p := pipePath(t)
+			lockpipe(t, nil, "create", "-p", p)
+			early := spawn(t, nil, "read", "-p", p)
+			blocked(t, early.pid())
+			h, cmd := startHold(t, p, "/bin/sh", "-c", "trap 'exit 3' USR1; while :; do sleep 1; done")
+			waitFor(t, "the trap set", func() bool { return statusField(t, cmd, "SigCgt", 16)&(1<<(syscall.SIGUSR1-1)) != 0 })
+			during := spawn(t, nil, "read", "-p", p)
+			blocked(t, during.pid())
+			if w, _ := waiting(early.pid()); !w {
+				t.Fatal("the early reader was released when the hold began")
+			}
+			want := 3
+			switch end {
+			case "SIGKILL":
+				syscall.Kill(cmd, syscall.SIGKILL)
+				want = 137
+			case "SIGSEGV":
+				syscall.Kill(cmd, syscall.SIGSEGV)
+				want = 139
+			default:
+				syscall.Kill(cmd, syscall.SIGUSR1) // sh's trap exits 3
+			}
+			if st := h.status(t); st != want {
+				t.Errorf("hold: status %d, want %d; stderr %q", st, want, h.stderr.String())
+			}
+			released(t, early, p)
+			released(t, during, p)
+			for i := 0; i < 3; i++ {
+				if st, _, stderr := lockpipe(t, nil, "read", "-p", p); st != 0 || !strings.Contains(stderr, "was held and no longer is") {
+					t.Errorf("a later reader: status %d, stderr %q", st, stderr)
+				}
+			}
+		})
+	}
+}
+
+// TestHoldSurvivesSIGKILLOfBoth kills lockpipe and CMD together, as an OOM
+// kill of the container does: readers waiting then are released, and a
+// reader that comes later passes at once, by what the hold left on the pipe.
+func TestHoldSurvivesSIGKILLOfBoth(t *testing.T) {
+	t.Parallel()
+	p := pipePath(t)
+	h, cmd := startHold(t, p, "sleep", "3600")
+	r := spawn(t, nil, "read", "-p", p)
+	blocked(t, r.pid())
+	syscall.Kill(h.pid(), syscall.SIGKILL)
+	syscall.Kill(cmd, syscall.SIGKILL)
+	if st := h.status(t); st != 137 {
+		t.Errorf("hold: status %d", st)
+	}
+	released(t, r, p)
+	if st, _, stderr := lockpipe(t, nil, "read", "-p", p); st != 0 || !strings.Contains(stderr, "was held and no longer is") {
+		t.Errorf("a later reader: status %d, stderr %q", st, stderr)
+	}
+	if st, _, _ := lockpipe(t, nil, "exists", "-p", p); st != 0 {
+		t.Errorf("exists after the hold: %d", st)
+	}
+}
+
+// TestHoldKilledKillsCMD checks that CMD does not outlive a lockpipe killed with SIGKILL.
+func TestHoldKilledKillsCMD(t *testing.T) {
+	t.Parallel()
+	p := pipePath(t)
+	h, cmd := startHold(t, p, "sleep", "3600")
+	syscall.Kill(h.pid(), syscall.SIGKILL)
+	h.status(t)
+	waitFor(t, "CMD killed with lockpipe", func() bool { s := procState(cmd); return s == "" || s == "Z" })
+}
+
+// TestHoldSeveralAndAgain checks that readers wait for the last of two
+// holders, and that a pipe held again makes new readers wait for the new holder.
+func TestHoldSeveralAndAgain(t *testing.T) {
+	t.Parallel()
+	p := pipePath(t)
+	h1, c1 := startHold(t, p, "sleep", "3600")
+	h2, c2 := startHold(t, p, "sleep", "3600")
+	r := spawn(t, nil, "read", "-p", p)
+	blocked(t, r.pid())
+	syscall.Kill(c1, syscall.SIGKILL)
+	h1.status(t)
+	if w, _ := waiting(r.pid()); !w {
+		t.Fatal("released while a second holder holds")
+	}
+	syscall.Kill(c2, syscall.SIGKILL)
+	h2.status(t)
+	released(t, r, p)
+	h3, c3 := startHold(t, p, "sleep", "3600")
+	r = spawn(t, nil, "read", "-p", p)
+	blocked(t, r.pid())
+	syscall.Kill(c3, syscall.SIGKILL)
+	h3.status(t)
+	released(t, r, p)
+}
+
+// TestHoldPipeUse checks what else meets a held pipe: a write returns at once
+// and releases no reader; delete releases the readers and removes the pipe,
+// while hold goes on until CMD ends; CMD inherits none of lockpipe's descriptors.
+func TestHoldPipeUse(t *testing.T) {
+	t.Parallel()
+	p := pipePath(t)
+	// CMD lists its descriptors with builtins only, then sleeps.
+	h, cmd := startHold(t, p, "/bin/sh", "-c", `n=0; while [ $n -lt 64 ]; do [ -h /proc/$$/fd/$n ] && printf '%s ' $n; n=$((n+1)); done; echo; exec sleep 3600`)
+	r := spawn(t, nil, "read", "-p", p)
+	blocked(t, r.pid())
+	if st, _, _ := lockpipe(t, nil, "write", "-p", p); st != 0 {
+		t.Errorf("write to a held pipe: %d", st)
+	}
+	if w, _ := waiting(r.pid()); !w {
+		t.Error("a write released a reader of the held pipe")
+	}
+	if st, _, _ := lockpipe(t, nil, "delete", "-p", p); st != 0 || there(p) {
+		t.Errorf("delete of a held pipe: %d, still there %v", st, there(p))
+	}
+	checkRemoved(t, r, "read", p)
+	if !h.running() {
+		t.Error("hold ended with the delete")
+	}
+	syscall.Kill(cmd, syscall.SIGTERM)
+	if st := h.status(t); st != 143 {
+		t.Errorf("hold: %d", st)
+	}
+	// Other tests may hold a descriptor open without close-on-exec for a moment: look only for more.
+	passed := strings.Fields(inheritedFDs(t))
+	for _, fd := range strings.Fields(h.stdout.String()) {
+		if !slices.Contains(passed, fd) {
+			t.Errorf("CMD has descriptor %s, which the test did not pass on (%q)", fd, h.stdout.String())
+		}
+	}
+}
+
+// TestHoldSignals checks that SIGTERM, SIGINT, SIGHUP and SIGQUIT sent to
+// hold reach CMD, whose status hold returns; and that hold without CMD
+// holds until such a signal, releasing its readers.
+func TestHoldSignals(t *testing.T) {
+	t.Parallel()
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT} {
+		t.Run(signalName(sig), func(t *testing.T) {
+			t.Parallel()
+			p := pipePath(t)
+			h, cmd := startHold(t, p, "/bin/sh", "-c", fmt.Sprintf(`trap 'exit 7' %d; while :; do sleep 1; done`, sig))
+			waitFor(t, "the trap set", func() bool { return statusField(t, cmd, "SigCgt", 16)&(1<<(sig-1)) != 0 })
+			h.cmd.Process.Signal(sig)
+			if st := h.status(t); st != 7 || !strings.Contains(h.stderr.String(), "forwarded "+signalName(sig)+" to CMD (PID "+strconv.Itoa(cmd)+")") {
+				t.Errorf("status %d, stderr %q", st, h.stderr.String())
+			}
+		})
+	}
+	t.Run("without CMD", func(t *testing.T) {
+		t.Parallel()
+		p := pipePath(t)
+		h := spawn(t, nil, "hold", "-p", p)
+		waitFor(t, "the pipe held", func() bool { return holds(h.pid(), p) })
+		r := spawn(t, nil, "read", "-p", p)
+		blocked(t, r.pid())
+		h.cmd.Process.Signal(syscall.SIGTERM)
+		if st := h.status(t); st != 143 {
+			t.Errorf("hold: %d %q", st, h.stderr.String())
+		}
+		released(t, r, p)
+	})
+}
+
+// TestHoldAsPID1 runs hold as PID 1: the orphans CMD leaves are reaped, and
+// CMD's own status is never lost to the reaper, however many orphans end with it.
+func TestHoldAsPID1(t *testing.T) {
+	t.Parallel()
+	needRoot(t, "unshare")
+	p := pipePath(t)
+	u, pid := asPID1(t, nil, "hold", "-p", p, "--", "/bin/sh", "-c", `(sleep 0.01 &); (sleep 0.01 &); exec sleep 3600`)
+	waitFor(t, "the orphans reaped", func() bool {
+		return len(childrenOf(pid)) == 1 // CMD alone
+	})
+	syscall.Kill(onlyChild(pid), syscall.SIGTERM)
+	if st := u.status(t); st != 143 {
+		t.Errorf("status %d, stderr %q", st, u.stderr.String())
+	}
+	for i := 0; i < 5; i++ {
+		c := newChild(nil, "unshare", "--pid", "--fork", "--kill-child", "--mount-proc", bin, "hold", "-p", p, "--",
+			"/bin/sh", "-c", `i=0; while [ $i -lt 30 ]; do (true &); i=$((i+1)); done; exit 5`).start(t)
+		if st := c.status(t); st != 5 {
+			t.Errorf("CMD's status among orphans: %d, stderr %q", st, c.stderr.String())
+		}
+	}
+}
+
+// TestHoldRefuses checks that hold leaves anything but a named pipe alone and never runs CMD then.
+func TestHoldRefuses(t *testing.T) {
+	t.Parallel()
+	p := filepath.Join(t.TempDir(), "file")
+	must(t, os.WriteFile(p, []byte("data"), 0o644))
+	marker := filepath.Join(t.TempDir(), "ran")
+	checkBad(t, nil, p, 17, "found a regular file at %q, not a named pipe; leaving it untouched", bin, "hold", "-p", p, "--", "touch", marker)
+	checkBad(t, nil, p, 17, "found a regular file at %q, not a named pipe; leaving it untouched", bin, "run", "-p", p, "--", "touch", marker)
+	if there(marker) {
+		t.Error("CMD ran")
+	}
+}
+
+// startRun starts lockpipe run on p with args before -- and CMD, and returns it and CMD's PID once both wait.
+func startRun(t *testing.T, p string, args []string, cmd ...string) (*child, int) {
+	t.Helper()
+	r := spawn(t, nil, append(append(append([]string{"run", "-p", p}, args...), "--"), cmd...)...)
+	var pid int
+	waitFor(t, "CMD started", func() bool { pid = onlyChild(r.pid()); return pid > 0 })
+	blocked(t, r.pid())
+	return r, pid
+}
+
+// TestRunStops checks what releases run and how it stops CMD: its signal,
+// to CMD's whole process group, SIGKILL after the grace period, and 0 once CMD has ended.
+func TestRunStops(t *testing.T) {
+	t.Parallel()
+	sleeps, ignoresTerm := `sleep 3600 & wait`, `trap '' TERM; sleep 3600 & wait` // a group of two
+	for _, c := range []struct {
+		name, release string
+		args          []string
+		cmd           string
+		says          string
+	}{
+		{"by a write", "write", nil, sleeps, "sent SIGTERM to its process group"},
+		{"by write --nowait", "write --nowait", nil, sleeps, "sent SIGTERM to its process group"},
+		{"by delete", "delete", nil, sleeps, "sent SIGTERM to its process group"},
+		{"by the end of a hold", "hold", nil, sleeps, "sent SIGTERM to its process group"},
+		{"with --signal int", "write", []string{"--signal", "int", "--grace", "300ms"}, sleeps, "sent SIGINT to its process group"},
+		{"CMD ignores SIGTERM", "write", []string{"--grace", "200ms"}, ignoresTerm, "sent SIGKILL to process group"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			p := pipePath(t)
+			var holder *child
+			var held int
+			if c.release == "hold" {
+				holder, held = startHold(t, p, "sleep", "3600")
+			}
+			r, cmd := startRun(t, p, c.args, "/bin/sh", "-c", c.cmd)
+			var group []int
+			waitFor(t, "CMD's child started", func() bool { group = append(group[:0], cmd, onlyChild(cmd)); return group[1] > 0 })
+			switch c.release {
+			case "hold":
+				syscall.Kill(held, syscall.SIGKILL)
+				holder.status(t)
+			default:
+				if st, _, stderr := lockpipe(t, nil, append(strings.Fields(c.release), "-p", p)...); st != 0 {
+					t.Fatalf("%s: %d %q", c.release, st, stderr)
+				}
+			}
+			if st := r.status(t); st != 0 || !strings.Contains(r.stderr.String(), c.says) {
+				t.Errorf("status %d, stderr %q", st, r.stderr.String())
+			}
+			for _, pid := range group {
+				if s := procState(pid); s != "" && s != "Z" {
+					t.Errorf("process %d of CMD's group still there (%s)", pid, s)
+				}
+			}
+		})
+	}
+	t.Run("by a latch already fired", func(t *testing.T) {
+		t.Parallel()
+		p := pipePath(t)
+		if st, _, _ := lockpipe(t, nil, "hold", "-p", p, "--", "true"); st != 0 {
+			t.Fatalf("hold: %d", st)
+		}
+		if st, _, stderr := lockpipe(t, nil, "run", "-p", p, "--", "sleep", "3600"); st != 0 || !strings.Contains(stderr, "was held and no longer is") {
+			t.Errorf("status %d, stderr %q", st, stderr)
+		}
+	})
+}
+
+// TestRunCMDEnds checks run's status when CMD ends first, signals sent to
+// run reaching CMD's group, and --timeout.
+func TestRunCMDEnds(t *testing.T) {
+	t.Parallel()
+	t.Run("exits first", func(t *testing.T) {
+		t.Parallel()
+		if st, _, stderr := lockpipe(t, nil, "run", "-p", pipePath(t), "--", "/bin/sh", "-c", "exit 4"); st != 4 || !strings.Contains(stderr, "exited with status 4") {
+			t.Errorf("status %d, stderr %q", st, stderr)
+		}
+	})
+	t.Run("killed", func(t *testing.T) {
+		t.Parallel()
+		r, cmd := startRun(t, pipePath(t), nil, "sleep", "3600")
+		syscall.Kill(cmd, syscall.SIGKILL)
+		if st := r.status(t); st != 137 || !strings.Contains(r.stderr.String(), "was ended by SIGKILL (status 137)") {
+			t.Errorf("status %d, stderr %q", st, r.stderr.String())
+		}
+	})
+	t.Run("signal forwarded", func(t *testing.T) {
+		t.Parallel()
+		r, cmd := startRun(t, pipePath(t), nil, "/bin/sh", "-c", `trap 'exit 9' HUP; while :; do sleep 1; done`)
+		waitFor(t, "the trap set", func() bool { return statusField(t, cmd, "SigCgt", 16)&(1<<(syscall.SIGHUP-1)) != 0 })
+		r.cmd.Process.Signal(syscall.SIGHUP)
+		if st := r.status(t); st != 9 || !strings.Contains(r.stderr.String(), "forwarded SIGHUP to the process group of CMD") {
+			t.Errorf("status %d, stderr %q", st, r.stderr.String())
+		}
+	})
+	t.Run("timeout", func(t *testing.T) {
+		t.Parallel()
+		st, _, stderr := lockpipe(t, nil, "run", "-t", "200ms", "-p", pipePath(t), "--", "sleep", "3600")
+		if st != 110 || !strings.Contains(stderr, "timed out after 200ms while reading from pipe at") || !strings.Contains(stderr, "sent SIGTERM") {
+			t.Errorf("status %d, stderr %q", st, stderr)
+		}
+	})
+	t.Run("not found", func(t *testing.T) {
+		t.Parallel()
+		if st, _, stderr := lockpipe(t, nil, "run", "-p", pipePath(t), "--", "no-such-tool"); st != 127 || !strings.Contains(stderr, "not found") {
+			t.Errorf("status %d, stderr %q", st, stderr)
+		}
+	})
+}
+
+// TestRunAsPID1 runs run as PID 1 with CMD leaving orphans: they are reaped,
+// and a write still stops CMD and ends run with 0.
+func TestRunAsPID1(t *testing.T) {
+	t.Parallel()
+	needRoot(t, "unshare")
+	p := pipePath(t)
+	u, pid := asPID1(t, nil, "run", "-p", p, "--", "/bin/sh", "-c", `(sleep 0.01 &); (sleep 0.01 &); exec sleep 3600`)
+	blocked(t, pid)
+	waitFor(t, "the orphans reaped", func() bool {
+		return len(childrenOf(pid)) == 1 // CMD alone
+	})
+	lockpipe(t, nil, "write", "-p", p)
+	if st := u.status(t); st != 0 {
+		t.Errorf("status %d, stderr %q", st, u.stderr.String())
+	}
+}
