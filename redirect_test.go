@@ -1,0 +1,190 @@
+package main
+
+// A task's standard streams through the pipe: write --stdout/--stderr
+// becomes a CMD that writes into it, read --stdin a CMD that reads from it,
+// as crinit's IO_REDIRECT ... PIPE does, in either start order.
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// TestCrinitSmoke is crinit's own smoke test for pipe redirection, in
+// lockpipe's terms: echo's output into the pipe, bc reading it prints 42,
+// and the pipe, made with mode 0640, is prw-r-----. Both start orders.
+func TestCrinitSmoke(t *testing.T) {
+	t.Parallel()
+	needRoot(t, "bc")
+	for _, first := range []string{"receiver", "sender"} {
+		t.Run(first+" first", func(t *testing.T) {
+			t.Parallel()
+			p := pipePath(t)
+			receiver := newChild(nil, bin, "read", "--stdin", "-m", "0640", "-p", p, "--", "bc")
+			sender := newChild(nil, bin, "write", "--stdout", "-m", "0640", "-p", p, "--", "/bin/echo", "56/2 + 7*2")
+			a, b := receiver, sender
+			if first == "sender" {
+				a, b = sender, receiver
+			}
+			a.start(t)
+			blocked(t, a.pid())
+			b.start(t)
+			if st := sender.status(t); st != 0 {
+				t.Errorf("sender: %d %q", st, sender.stderr.String())
+			}
+			if st := receiver.status(t); st != 0 || receiver.stdout.String() != "42\n" {
+				t.Errorf("receiver: status %d, stdout %q, stderr %q", st, receiver.stdout.String(), receiver.stderr.String())
+			}
+			fi, err := os.Lstat(p)
+			must(t, err)
+			if fi.Mode().String() != "prw-r-----" {
+				t.Errorf("the pipe is %s", fi.Mode())
+			}
+		})
+	}
+}
+
+// TestRedirectedStreams checks a stream of megabytes arriving intact, --stderr
+// carrying only CMD's standard error while lockpipe's own lines stay on its
+// own, and the receiver seeing end-of-file when the sender is killed.
+func TestRedirectedStreams(t *testing.T) {
+	t.Parallel()
+	t.Run("megabytes intact", func(t *testing.T) {
+		t.Parallel()
+		p, data := pipePath(t), filepath.Join(t.TempDir(), "data")
+		b := bytes.Repeat([]byte("0123456789abcdef"), 1<<18) // 4 MiB
+		for i := range b {
+			b[i] ^= byte(i * 7 / 5)
+		}
+		must(t, os.WriteFile(data, b, 0o644))
+		r := spawn(t, nil, "read", "--stdin", "-p", p, "--", "cat")
+		w := spawn(t, nil, "write", "--stdout", "-p", p, "--", "cat", data)
+		if st := w.status(t); st != 0 {
+			t.Errorf("sender: %d %q", st, w.stderr.String())
+		}
+		if st := r.status(t); st != 0 || sha256.Sum256(r.stdout.Bytes()) != sha256.Sum256(b) {
+			t.Errorf("receiver: status %d, %d of %d bytes, stderr %q", st, r.stdout.Len(), len(b), r.stderr.String())
+		}
+	})
+	t.Run("stderr only", func(t *testing.T) {
+		t.Parallel()
+		p := pipePath(t)
+		r := spawn(t, nil, "read", "--stdin", "-p", p, "--", "cat")
+		blocked(t, r.pid())
+		w := spawn(t, nil, "write", "--stderr", "-p", p, "--", "/bin/sh", "-c", "echo to-stdout; echo to-stderr >&2")
+		if st := w.status(t); st != 0 || w.stdout.String() != "to-stdout\n" || !strings.HasSuffix(w.stderr.String(), line("INFO", "wrote to pipe at", p)) {
+			t.Errorf("sender: status %d, stdout %q, stderr %q", st, w.stdout.String(), w.stderr.String())
+		}
+		if st := r.status(t); st != 0 || r.stdout.String() != "to-stderr\n" {
+			t.Errorf("receiver: status %d, stdout %q", st, r.stdout.String())
+		}
+	})
+	t.Run("sender killed", func(t *testing.T) {
+		t.Parallel()
+		p := pipePath(t)
+		r := spawn(t, nil, "read", "--stdin", "-p", p, "--", "cat")
+		w := spawn(t, nil, "write", "--stdout", "-p", p, "--", "/bin/sh", "-c", "echo partial; exec sleep 3600")
+		waitFor(t, "the sender became sleep", func() bool {
+			exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", w.pid()))
+			return strings.HasSuffix(exe, "sleep")
+		})
+		w.cmd.Process.Kill()
+		if st := r.status(t); st != 0 || r.stdout.String() != "partial\n" {
+			t.Errorf("receiver: status %d, stdout %q", st, r.stdout.String())
+		}
+	})
+	t.Run("nowait with nobody reading", func(t *testing.T) {
+		t.Parallel()
+		p, marker := pipePath(t), filepath.Join(t.TempDir(), "ran")
+		lockpipe(t, nil, "create", "-p", p)
+		if st, _, stderr := lockpipe(t, nil, "write", "--nowait", "--stdout", "-p", p, "--", "touch", marker); st != 6 || there(marker) {
+			t.Errorf("status %d, CMD ran %v, stderr %q", st, there(marker), stderr)
+		}
+	})
+}
+
+// TestRedirectedDescriptor checks that CMD's descriptor 0 is the named pipe
+// itself, blocking, and that CMD has no other descriptor of lockpipe's.
+func TestRedirectedDescriptor(t *testing.T) {
+	t.Parallel()
+	p := pipePath(t)
+	report := `readlink /proc/$$/fd/0; while read -r k v; do [ "$k" = flags: ] && echo "$v"; done </proc/$$/fdinfo/0
+		n=3; while [ $n -lt 64 ]; do [ -h /proc/$$/fd/$n ] && printf '%s ' $n; n=$((n+1)); done; echo`
+	r := spawn(t, nil, "read", "--stdin", "-p", p, "--", "/bin/sh", "-c", report)
+	blocked(t, r.pid())
+	w := spawn(t, nil, "write", "-p", p) // opens and closes: the receiver is released, and reads end-of-file
+	w.status(t)
+	if st := r.status(t); st != 0 {
+		t.Fatalf("status %d, stderr %q", st, r.stderr.String())
+	}
+	out := strings.Split(r.stdout.String(), "\n")
+	flags, _ := strconv.ParseUint(out[1], 8, 64)
+	if out[0] != p || flags&syscall.O_NONBLOCK != 0 || flags&syscall.O_ACCMODE != syscall.O_RDONLY {
+		t.Errorf("descriptor 0 is %q with flags %s; want the pipe, read-only and blocking", out[0], out[1])
+	}
+	passed := strings.Fields(inheritedFDs(t))
+	for _, fd := range strings.Fields(out[2]) {
+		if !slices.Contains(passed, fd) {
+			t.Errorf("CMD has descriptor %s, which the test did not pass on", fd)
+		}
+	}
+}
+
+// TestRedirectRefuses checks that nothing that is not a named pipe is connected to CMD, which never runs then.
+func TestRedirectRefuses(t *testing.T) {
+	t.Parallel()
+	p := filepath.Join(t.TempDir(), "file")
+	must(t, os.WriteFile(p, []byte("data"), 0o644))
+	marker := filepath.Join(t.TempDir(), "ran")
+	checkBad(t, nil, p, 17, "found a regular file at %q, not a named pipe; leaving it untouched", bin, "read", "--stdin", "-p", p, "--", "touch", marker)
+	checkBad(t, nil, p, 17, "found a regular file at %q, not a named pipe; leaving it untouched", bin, "write", "--stdout", "-p", p, "--", "touch", marker)
+	if there(marker) {
+		t.Error("CMD ran")
+	}
+}
+
+// TestRedirectAsPID1AndBareRoot connects a receiver that is PID 1, and one
+// in a root without /proc, where the pipe is opened by name and checked.
+func TestRedirectAsPID1AndBareRoot(t *testing.T) {
+	t.Parallel()
+	needRoot(t, "chroot", "busybox")
+	t.Run("pid1", func(t *testing.T) {
+		t.Parallel()
+		p := pipePath(t)
+		u, pid := asPID1(t, nil, "read", "--stdin", "-p", p, "--", "cat")
+		blocked(t, pid)
+		if st, _, stderr := lockpipe(t, nil, "write", "--stdout", "-p", p, "--", "echo", "to PID 1"); st != 0 {
+			t.Fatalf("sender: %d %q", st, stderr)
+		}
+		if st := u.status(t); st != 0 || u.stdout.String() != "to PID 1\n" {
+			t.Errorf("status %d, stdout %q", st, u.stdout.String())
+		}
+	})
+	t.Run("no /proc", func(t *testing.T) {
+		t.Parallel()
+		root := t.TempDir()
+		busybox, _ := exec.LookPath("busybox")
+		for name, from := range map[string]string{"lockpipe": bin, "cat": busybox} {
+			data, err := os.ReadFile(from)
+			must(t, err)
+			must(t, os.WriteFile(filepath.Join(root, name), data, 0o755))
+		}
+		must(t, os.Mkdir(filepath.Join(root, "run"), 0o755))
+		r := newChild(nil, "chroot", root, "/lockpipe", "read", "--stdin", "-p", "/run/p", "--", "/cat").start(t)
+		blocked(t, r.pid())
+		if st, _, stderr := lockpipe(t, nil, "write", "--stdout", "-p", filepath.Join(root, "run", "p"), "--", "echo", "into a bare root"); st != 0 {
+			t.Fatalf("sender: %d %q", st, stderr)
+		}
+		if st := r.status(t); st != 0 || r.stdout.String() != "into a bare root\n" {
+			t.Errorf("status %d, stdout %q, stderr %q", st, r.stdout.String(), r.stderr.String())
+		}
+	})
+}
