@@ -111,29 +111,46 @@ func TestRedirectedStreams(t *testing.T) {
 	})
 }
 
-// TestRedirectedDescriptor checks that CMD's descriptor 0 is the named pipe
-// itself, blocking, and that CMD has no other descriptor of lockpipe's.
+// TestRedirectedDescriptor checks, from outside, that the descriptor CMD
+// gets is the named pipe itself, with the right access, blocking, and that
+// CMD has no other descriptor of lockpipe's. The receiver waits first, so
+// the sender meets it with an open that does not block: CMD's must block again.
 func TestRedirectedDescriptor(t *testing.T) {
 	t.Parallel()
 	p := pipePath(t)
-	report := `readlink /proc/$$/fd/0; while read -r k v; do [ "$k" = flags: ] && echo "$v"; done </proc/$$/fdinfo/0
-		n=3; while [ $n -lt 64 ]; do [ -h /proc/$$/fd/$n ] && printf '%s ' $n; n=$((n+1)); done; echo`
-	r := spawn(t, nil, "read", "--stdin", "-p", p, "--", "/bin/sh", "-c", report)
+	r := spawn(t, nil, "read", "--stdin", "-p", p, "--", "sleep", "3600")
 	blocked(t, r.pid())
-	w := spawn(t, nil, "write", "-p", p) // opens and closes: the receiver is released, and reads end-of-file
-	w.status(t)
-	if st := r.status(t); st != 0 {
-		t.Fatalf("status %d, stderr %q", st, r.stderr.String())
-	}
-	out := strings.Split(r.stdout.String(), "\n")
-	flags, _ := strconv.ParseUint(out[1], 8, 64)
-	if out[0] != p || flags&syscall.O_NONBLOCK != 0 || flags&syscall.O_ACCMODE != syscall.O_RDONLY {
-		t.Errorf("descriptor 0 is %q with flags %s; want the pipe, read-only and blocking", out[0], out[1])
-	}
+	w := spawn(t, nil, "write", "--stdout", "-p", p, "--", "sleep", "3600")
 	passed := strings.Fields(inheritedFDs(t))
-	for _, fd := range strings.Fields(out[2]) {
-		if !slices.Contains(passed, fd) {
-			t.Errorf("CMD has descriptor %s, which the test did not pass on", fd)
+	for _, c := range []struct {
+		who    *child
+		fd     int
+		access int
+	}{{r, 0, syscall.O_RDONLY}, {w, 1, syscall.O_WRONLY}} {
+		waitFor(t, "CMD running", func() bool {
+			exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", c.who.pid()))
+			return strings.HasSuffix(exe, "sleep")
+		})
+		fi, err1 := os.Stat(fmt.Sprintf("/proc/%d/fd/%d", c.who.pid(), c.fd))
+		want, err2 := os.Stat(p)
+		info, err3 := os.ReadFile(fmt.Sprintf("/proc/%d/fdinfo/%d", c.who.pid(), c.fd))
+		if err1 != nil || err2 != nil || err3 != nil || !os.SameFile(fi, want) {
+			t.Errorf("descriptor %d of CMD is not the pipe: %v %v %v", c.fd, err1, err2, err3)
+		}
+		var flags uint64
+		for _, l := range strings.Split(string(info), "\n") {
+			if v, ok := strings.CutPrefix(l, "flags:\t"); ok {
+				flags, _ = strconv.ParseUint(v, 8, 64)
+			}
+		}
+		if flags&syscall.O_NONBLOCK != 0 || int(flags)&syscall.O_ACCMODE != c.access {
+			t.Errorf("descriptor %d of CMD has flags %o; want access %o, blocking", c.fd, flags, c.access)
+		}
+		fds, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", c.who.pid()))
+		for _, fd := range fds {
+			if !slices.Contains(passed, fd.Name()) {
+				t.Errorf("CMD has descriptor %s, which the test did not pass on", fd.Name())
+			}
 		}
 	}
 }
