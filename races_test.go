@@ -233,7 +233,7 @@ func TestDeleteAllOrNothing(t *testing.T) {
 func TestConcurrentDeletes(t *testing.T) {
 	t.Parallel()
 	p := pipePath(t)
-	loop := `i=0; while [ $i -lt 150 ]; do "$0" $1 -p "$2" 2>>"$2.$1.err"; s=$?; [ $s = 0 ] || echo "$1 $s"; i=$((i+1)); done`
+	loop := `i=0; while [ $i -lt 80 ]; do "$0" $1 -p "$2" 2>>"$2.$1.err"; s=$?; [ $s = 0 ] || echo "$1 $s"; i=$((i+1)); done`
 	var cs []*child
 	for _, cmd := range []string{"delete", "delete", "create"} {
 		cs = append(cs, newChild([]string{"LOCKPIPE_LOG_FILTER=error"}, "/bin/sh", "-c", loop, bin, cmd, p).start(t))

@@ -133,12 +133,12 @@ func TestPID1SignalStorms(t *testing.T) {
 	}
 	t.Run("orphans", func(t *testing.T) {
 		t.Parallel()
-		for round := 0; round < 3; round++ {
+		for round := 0; round < 2; round++ {
 			p := pipePath(t)
 			u, pid := asPID1(t, nil, "read", "-p", p)
 			blocked(t, pid)
 			storm := newChild(nil, "nsenter", "--target", strconv.Itoa(pid), "--pid", "--", "/bin/sh", "-c",
-				"i=0; while [ $i -lt 2000 ]; do /bin/true & i=$((i+1)); done; exit 0").start(t)
+				"i=0; while [ $i -lt 1000 ]; do /bin/true & i=$((i+1)); done; exit 0").start(t)
 			waitFor(t, "orphans arriving", func() bool {
 				return len(childrenOf(pid)) > 0 || !storm.running()
 			})
@@ -170,14 +170,14 @@ func tracedLockpipe(t *testing.T, strace int) int {
 func TestSignalAtExec(t *testing.T) {
 	t.Parallel()
 	needNative(t)
-	const trials = 160
+	const trials = 100
 	results := make(chan string, trials)
 	sem := make(chan struct{}, 4)
 	for i := 0; i < trials; i++ {
 		sem <- struct{}{}
 		go func(i int) {
 			defer func() { <-sem }()
-			results <- signalAtExec(t, time.Duration(i%80)*5*time.Microsecond)
+			results <- signalAtExec(t, time.Duration(i%50)*8*time.Microsecond)
 		}(i)
 	}
 	for i := 0; i < trials; i++ {
@@ -201,7 +201,7 @@ func signalAtExec(t *testing.T, delay time.Duration) string {
 	for w, _ := waiting(c.pid()); !w; w, _ = waiting(c.pid()) {
 		time.Sleep(time.Millisecond)
 	}
-	fd, err := syscall.Open(p, syscall.O_WRONLY|syscall.O_NONBLOCK, 0) // the release
+	fd, err := syscall.Open(p, syscall.O_WRONLY|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0) // the release
 	if err != nil {
 		return err.Error()
 	}

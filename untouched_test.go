@@ -64,7 +64,7 @@ func notPipes(t *testing.T) []intruder {
 	}
 	sock := func(t *testing.T) string {
 		p := filepath.Join(t.TempDir(), "x")
-		fd, err := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
+		fd, err := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
 		if err != nil {
 			t.Fatal(err)
 		}

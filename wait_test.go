@@ -75,14 +75,14 @@ func TestTimeoutAtDeadline(t *testing.T) {
 		t.Run(side[0], func(t *testing.T) {
 			t.Parallel()
 			outcomes := map[int]int{}
-			for i := 0; i < 30; i++ {
+			for i := 0; i < 20; i++ {
 				p := pipePath(t)
 				lockpipe(t, nil, "create", "-p", p)
 				w := spawn(t, nil, side[0], "-t", "40ms", "-p", p)
 				// Blocked, or already timed out on a loaded machine: either way the partner comes late.
 				waitFor(t, "the waiter blocked or gone", func() bool { waits, exists := waiting(w.pid()); return waits || !exists })
 				// Not synchronisation: the partner's start is swept across the deadline on purpose.
-				time.Sleep(time.Duration(25+i) * time.Millisecond)
+				time.Sleep(time.Duration(25+3*i/2) * time.Millisecond)
 				partner := spawn(t, nil, side[1], "-p", p)
 				st := w.status(t)
 				outcomes[st]++
