@@ -4,6 +4,8 @@ package main
 // idiom and the Go floor, interleaved so that their ratios hold on any machine.
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -33,12 +35,10 @@ var floorOnce struct {
 // floorBinary returns the built Go floor program.
 func floorBinary(b *testing.B) string {
 	floorOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "lockpipe-floor-")
-		if err != nil {
-			floorOnce.err = err
-			return
-		}
-		src, err := os.ReadFile("testdata/floor.go.txt")
+		dir := filepath.Join(workDir, "floor") // removed with the binaries when the tests end
+		err := os.Mkdir(dir, 0o755)
+		src, err2 := os.ReadFile("testdata/floor.go.txt")
+		err = errors.Join(err, err2)
 		if err == nil {
 			err = os.WriteFile(filepath.Join(dir, "main.go"), src, 0o644)
 		}
@@ -260,4 +260,158 @@ func BenchmarkSignalExit(b *testing.B) {
 		}
 		b.ReportMetric(float64(alive)/float64(b.N), "alive-1s-after-SIGTERM")
 	})
+}
+
+// idleCost returns the context switches and the CPU time, in clock ticks, of every thread of pid so far.
+func idleCost(pid int) (switches, ticks uint64) {
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*", pid))
+	for _, task := range tasks {
+		b, _ := os.ReadFile(task + "/status")
+		for _, l := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(l, ":"); ok && strings.HasSuffix(k, "ctxt_switches") {
+				n, _ := strconv.ParseUint(strings.TrimSpace(v), 10, 64)
+				switches += n
+			}
+		}
+		stat, _ := os.ReadFile(task + "/stat")
+		f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+		for _, i := range []int{11, 12} { // utime and stime, counted from the field after the name
+			if len(f) > i {
+				n, _ := strconv.ParseUint(f[i], 10, 64)
+				ticks += n
+			}
+		}
+	}
+	return switches, ticks
+}
+
+// BenchmarkIdle starts 100 idle waiters of each kind (lockpipe read, sleep,
+// the Go floor) and counts their context switches and CPU time over b.N
+// seconds: -benchtime 60x watches for a minute. 100 stays under the
+// default limit of 128 inotify instances per user (see README, Stopping).
+func BenchmarkIdle(b *testing.B) {
+	const n = 100
+	floor := floorBinary(b)
+	p := filepath.Join(b.TempDir(), "pipe")
+	syscall.Mkfifo(p, 0o600)
+	kinds := []struct {
+		name string
+		argv []string
+	}{{"lockpipe", []string{bin, "read", "-p", p}}, {"sleep", []string{"sleep", "3600"}}, {"floor", []string{floor, "read", p}}}
+	waiters := map[string][]*child{}
+	for _, k := range kinds {
+		for i := 0; i < n; i++ {
+			waiters[k.name] = append(waiters[k.name], newChild(nil, k.argv...).start(b))
+		}
+	}
+	for _, k := range kinds {
+		for _, c := range waiters[k.name] {
+			if k.name != "sleep" {
+				blocked(b, c.pid())
+			}
+		}
+	}
+	for _, c := range waiters["lockpipe"] {
+		settled(b, c.pid())
+	}
+	before := map[string][2]uint64{}
+	for _, k := range kinds {
+		var sw, ticks uint64
+		for _, c := range waiters[k.name] {
+			s, t := idleCost(c.pid())
+			sw, ticks = sw+s, ticks+t
+		}
+		before[k.name] = [2]uint64{sw, ticks}
+	}
+	b.ResetTimer()
+	time.Sleep(time.Duration(b.N) * time.Second) // the window watched, not a synchronisation
+	b.StopTimer()
+	for _, k := range kinds {
+		var sw, ticks uint64
+		for _, c := range waiters[k.name] {
+			s, t := idleCost(c.pid())
+			sw, ticks = sw+s, ticks+t
+		}
+		secs := float64(b.N)
+		b.ReportMetric(float64(sw-before[k.name][0])/n/secs, k.name+"-switches/waiter/s")
+		b.ReportMetric(float64(ticks-before[k.name][1])*10/n/secs*60, k.name+"-cpu-ms/waiter/min") // 100 ticks a second
+	}
+	lockpipe(b, nil, "delete", "-p", p)
+}
+
+// BenchmarkLifetimes measures a holder's end to its waiting reader's exit,
+// and a release to run having stopped its CMD and exited.
+func BenchmarkLifetimes(b *testing.B) {
+	b.Run("hold-end-to-reader", func(b *testing.B) {
+		var xs []float64
+		for i := 0; i < b.N; i++ {
+			p := filepath.Join(b.TempDir(), "pipe")
+			h := spawn(b, nil, "hold", "-p", p, "--", "sleep", "3600")
+			var cmd int
+			waitFor(b, "held", func() bool { cmd = onlyChild(h.pid()); return cmd > 0 && holds(h.pid(), p) })
+			r := spawn(b, nil, "read", "-p", p)
+			blocked(b, r.pid())
+			t0 := time.Now()
+			syscall.Kill(cmd, syscall.SIGKILL)
+			if st := r.status(b); st != 0 {
+				b.Fatalf("reader: %d", st)
+			}
+			xs = append(xs, micros(time.Since(t0)))
+			h.status(b)
+		}
+		b.ReportMetric(median(xs), "µs")
+	})
+	b.Run("release-to-run-exit", func(b *testing.B) {
+		var xs []float64
+		for i := 0; i < b.N; i++ {
+			p := filepath.Join(b.TempDir(), "pipe")
+			r := spawn(b, nil, "run", "-p", p, "--", "sleep", "3600")
+			blocked(b, r.pid())
+			t0 := time.Now()
+			runOK(b, []string{bin, "write", "-p", p})
+			if st := r.status(b); st != 0 {
+				b.Fatalf("run: %d", st)
+			}
+			xs = append(xs, micros(time.Since(t0)))
+		}
+		b.ReportMetric(median(xs), "µs")
+	})
+}
+
+// BenchmarkLifetimesMemory measures the resident and the private memory of
+// hold and run while their CMD runs, against a waiting read.
+func BenchmarkLifetimesMemory(b *testing.B) {
+	field := func(pid int, name string) float64 {
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+		for _, l := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(l, name+":"); ok {
+				kb, _ := strconv.ParseFloat(strings.Fields(v)[0], 64)
+				return kb
+			}
+		}
+		return 0
+	}
+	var rss, anon [3][]float64
+	for i := 0; i < b.N; i++ {
+		p := filepath.Join(b.TempDir(), "pipe")
+		h := spawn(b, nil, "hold", "-p", p, "--", "sleep", "3600")
+		waitFor(b, "held", func() bool { return onlyChild(h.pid()) > 0 && holds(h.pid(), p) })
+		r := spawn(b, nil, "run", "-p", p, "--", "sleep", "3600")
+		blocked(b, r.pid())
+		q := filepath.Join(b.TempDir(), "pipe")
+		w := spawn(b, nil, "read", "-p", q)
+		blocked(b, w.pid())
+		for j, pid := range []int{w.pid(), h.pid(), r.pid()} {
+			rss[j] = append(rss[j], field(pid, "VmRSS"))
+			anon[j] = append(anon[j], field(pid, "RssAnon"))
+		}
+		for _, c := range []*child{h, r, w} {
+			c.cmd.Process.Kill()
+			c.status(b)
+		}
+	}
+	for j, name := range []string{"read", "hold", "run"} {
+		b.ReportMetric(median(rss[j]), name+"-rss-kB")
+		b.ReportMetric(median(anon[j]), name+"-private-kB")
+	}
 }

@@ -28,6 +28,9 @@ import (
 // lockpipe's own goroutines (signals, timeouts, removal), or "" where -race cannot build.
 var bin, raceBin string
 
+// workDir holds what the tests build, and is removed when they end.
+var workDir string
+
 // bound is how long any single wait in a test may take before it counts as a hang.
 const bound = 30 * time.Second
 
@@ -51,6 +54,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	os.Chmod(dir, 0o755) // tests run it as another user too
+	workDir = dir
 	bin, raceBin = filepath.Join(dir, "lockpipe"), filepath.Join(dir, "lockpipe-race")
 	var wg sync.WaitGroup
 	var raceErr error

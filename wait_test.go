@@ -446,7 +446,7 @@ func TestIdleWaitSleeps(t *testing.T) {
 }
 
 // switches sums the context switches of every thread of pid.
-func switches(t *testing.T, pid int) uint64 {
+func switches(t testing.TB, pid int) uint64 {
 	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*", pid))
 	var n uint64
 	for _, task := range tasks {
@@ -470,7 +470,7 @@ func switches(t *testing.T, pid int) uint64 {
 }
 
 // settled polls until every thread of pid sleeps and none was scheduled between two looks.
-func settled(t *testing.T, pid int) {
+func settled(t testing.TB, pid int) {
 	last := ^uint64(0)
 	waitFor(t, "every thread asleep", func() bool {
 		tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*", pid))
