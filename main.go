@@ -314,7 +314,7 @@ func (inv *invocation) complete(words []string, getenv func(string) string) erro
 		inv.dir = words[0]
 	case len(words) > 0 && takesCmd(c.name):
 		return usageError("unexpected argument " + strconv.Quote(words[0]) + " after " + c.name +
-			"; to run it once released, put -- before it: lockpipe " + c.name + " ... -- " + words[0])
+			"; to run it once released, put -- before it: lockpipe " + c.name + " ... -- " + quoteIfNeeded(words[0]))
 	case len(words) > 0:
 		return usageError("unexpected argument " + strconv.Quote(words[0]) + " after " + c.name)
 	}

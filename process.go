@@ -440,7 +440,7 @@ func install(dir string) (string, error) {
 	}
 	if err == nil {
 		defer unstoppable()()
-		tmp, err = place(d, fd, tmp)
+		tmp, err = place(d, fd, tmp, dst)
 	}
 	out.Close()
 	if tmp != "" {
@@ -477,7 +477,7 @@ func openSelf() (*os.File, error) {
 // name, which never replaces. A file there: the two are swapped atomically,
 // and what came out is removed if it is a regular file, else swapped back.
 // It returns the private name the copy still has, if any.
-func place(d, out int, tmp string) (string, error) {
+func place(d, out int, tmp, dst string) (string, error) {
 	if tmp == "" {
 		if err := linkFd(out, d, "lockpipe"); err != syscall.EEXIST {
 			return "", err
@@ -498,7 +498,7 @@ func place(d, out int, tmp string) (string, error) {
 		case err == syscall.EINVAL: // no RENAME_EXCHANGE here: replace only after a look, as rename(2) must
 			var st syscall.Stat_t
 			if fstatat(d, "lockpipe", &st) == nil && st.Mode&syscall.S_IFMT != syscall.S_IFREG {
-				return tmp, notRegular("lockpipe", st.Mode)
+				return tmp, notRegular(dst, st.Mode)
 			}
 			return tmp, syscall.Renameat(d, tmp, d, "lockpipe")
 		case err != nil:
@@ -509,10 +509,10 @@ func place(d, out int, tmp string) (string, error) {
 			return tmp, nil // the old copy: removed by the caller
 		}
 		if err := renameat2(d, tmp, d, "lockpipe", renameExchange); err != nil {
-			return "", &failure{statusNotPipe, levelError, "found " + describe(st.Mode) +
-				" at lockpipe while installing, and cannot put it back (" + err.Error() + "); it is now at " + strconv.Quote(tmp)}
+			return "", &failure{statusNotPipe, levelError, "found " + describe(st.Mode) + " at " + strconv.Quote(dst) +
+				" while installing, and cannot put it back (" + err.Error() + "); it is now at " + strconv.Quote(strings.TrimSuffix(dst, "lockpipe")+tmp)}
 		}
-		return tmp, notRegular("lockpipe", st.Mode)
+		return tmp, notRegular(dst, st.Mode)
 	}
 	return tmp, syscall.EAGAIN
 }

@@ -306,7 +306,7 @@ func TestInstallRaced(t *testing.T) {
 			unchanged := func() string { return regexp.MustCompile(` ctime=\d+`).ReplaceAllString(snapshot(t, dst), "") }
 			before := unchanged()
 			st := c.status(t)
-			if st != r.status {
+			if st != r.status || st != 0 && !strings.Contains(c.stderr.String(), " at "+strconv.Quote(dst)+", not a regular file; leaving it untouched") {
 				t.Errorf("status %d, stderr %q", st, c.stderr.String())
 			}
 			if after := unchanged(); r.status != 0 && after != before {
