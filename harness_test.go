@@ -365,6 +365,23 @@ func checkBad(t *testing.T, cred *syscall.Credential, p string, status int, says
 	}
 }
 
+// bareRoot makes a directory holding only the lockpipe binary (at /lockpipe),
+// an empty /run, and the files named in extra (name in the root, then the
+// file to copy), for chroot: no /proc, no /etc, no shell.
+func bareRoot(t *testing.T, extra ...string) string {
+	t.Helper()
+	needRoot(t, "chroot")
+	root := t.TempDir()
+	must(t, os.Mkdir(filepath.Join(root, "run"), 0o755))
+	files := append([]string{"lockpipe", bin}, extra...)
+	for i := 0; i+1 < len(files); i += 2 {
+		data, err := os.ReadFile(files[i+1])
+		must(t, err)
+		must(t, os.WriteFile(filepath.Join(root, files[i]), data, 0o755))
+	}
+	return root
+}
+
 // asPID1 starts lockpipe as PID 1 of a new PID namespace and returns unshare and lockpipe's host PID.
 func asPID1(t testing.TB, env []string, args ...string) (*child, int) {
 	t.Helper()

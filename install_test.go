@@ -17,11 +17,9 @@ import (
 // TestInstallCommand checks install from a bare root with no /proc, and what it refuses.
 func TestInstallCommand(t *testing.T) {
 	t.Parallel()
-	needRoot(t, "chroot")
-	root := t.TempDir()
+	root := bareRoot(t)
 	data, err := os.ReadFile(bin)
 	must(t, err)
-	must(t, os.WriteFile(filepath.Join(root, "lockpipe"), data, 0o755))
 	must(t, os.Mkdir(filepath.Join(root, "shared"), 0o777))
 	c := newChild(nil, "/bin/sh", "-c", `umask 077 && exec chroot "$0" /lockpipe install /shared`, root).start(t)
 	if st := c.status(t); st != 0 || c.stderr.String() != "[INFO  lockpipes] installed lockpipe at \"/shared/lockpipe\"\n" {
@@ -57,14 +55,7 @@ func TestInstallCommand(t *testing.T) {
 // TestRunsAloneInChroot copies the static binary alone into an empty root and uses every command there.
 func TestRunsAloneInChroot(t *testing.T) {
 	t.Parallel()
-	needRoot(t, "chroot")
-	root := t.TempDir()
-	data, err := os.ReadFile(bin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.WriteFile(filepath.Join(root, "lockpipe"), data, 0o755)
-	os.Mkdir(filepath.Join(root, "run"), 0o755)
+	root := bareRoot(t)
 	in := func(args ...string) *child {
 		return newChild(nil, append([]string{"chroot", root, "/lockpipe"}, args...)...).start(t)
 	}

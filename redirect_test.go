@@ -187,14 +187,8 @@ func TestRedirectAsPID1AndBareRoot(t *testing.T) {
 	})
 	t.Run("no /proc", func(t *testing.T) {
 		t.Parallel()
-		root := t.TempDir()
 		busybox, _ := exec.LookPath("busybox")
-		for name, from := range map[string]string{"lockpipe": bin, "cat": busybox} {
-			data, err := os.ReadFile(from)
-			must(t, err)
-			must(t, os.WriteFile(filepath.Join(root, name), data, 0o755))
-		}
-		must(t, os.Mkdir(filepath.Join(root, "run"), 0o755))
+		root := bareRoot(t, "cat", busybox)
 		r := newChild(nil, "chroot", root, "/lockpipe", "read", "--stdin", "-p", "/run/p", "--", "/cat").start(t)
 		blocked(t, r.pid())
 		if st, _, stderr := lockpipe(t, nil, "write", "--stdout", "-p", filepath.Join(root, "run", "p"), "--", "echo", "into a bare root"); st != 0 {

@@ -345,13 +345,8 @@ func TestSwapUnderneath(t *testing.T) {
 // the pipe it holds, and waits on the pipe itself, found by name and checked.
 func TestNotProcfs(t *testing.T) {
 	t.Parallel()
-	needRoot(t, "chroot")
-	root := t.TempDir()
-	data, err := os.ReadFile(bin)
-	must(t, err)
-	must(t, os.WriteFile(filepath.Join(root, "lockpipe"), data, 0o755))
+	root := bareRoot(t)
 	must(t, os.MkdirAll(filepath.Join(root, "proc", "self", "fd"), 0o755))
-	must(t, os.Mkdir(filepath.Join(root, "run"), 0o755))
 	for fd := 3; fd < 10; fd++ {
 		must(t, os.WriteFile(filepath.Join(root, "proc", "self", "fd", strconv.Itoa(fd)), []byte("not a pipe\n"), 0o666))
 	}
