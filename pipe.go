@@ -3,8 +3,8 @@ package main
 // The pipe and the wait on it: what a path holds, taken by handle; creating
 // it and holding it; the wait for a partner and what ends it first (the
 // deadline, the pipe leaving its path); removing it. It stands on
-// process.go (signals, and the system calls package syscall lacks) and
-// exitcode.go; nothing below calls back up.
+// process.go (signals, the path watch) and exitcode.go (failures, the log,
+// the system calls package syscall lacks); nothing below calls back up.
 
 import (
 	"errors"

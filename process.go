@@ -2,9 +2,9 @@ package main
 
 // What the process does around the pipe: its signals (ending lockpipe,
 // forwarding them to CMD, handing them over before becoming CMD), the one
-// owner of wait(2), becoming CMD or running it as a child (hold, run), and
-// installing itself. At the end, in one place, what package syscall lacks,
-// per architecture, which pipe.go uses too. Only exitcode.go is below it.
+// owner of wait(2), becoming CMD or running it as a child (hold, run),
+// installing itself, and at the end the watch that tells a waiter, from the
+// kernel's events, when its path may have changed. Only exitcode.go is below it.
 
 import (
 	"io"
