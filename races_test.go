@@ -256,29 +256,6 @@ func TestConcurrentDeletes(t *testing.T) {
 	}
 }
 
-// TestLatchThroughLink checks that a latch reached through a symbolic link
-// has fired once the pipe it leads to is deleted: nothing there, 0.
-func TestLatchThroughLink(t *testing.T) {
-	t.Parallel()
-	dir := t.TempDir()
-	p, link := filepath.Join(dir, "p"), filepath.Join(dir, "link")
-	lockpipe(t, nil, "create", "-p", p)
-	must(t, os.Symlink(p, link))
-	r := spawn(t, nil, "read", "--if-exists", "-p", link)
-	blocked(t, r.pid())
-	lockpipe(t, nil, "delete", "-p", p)
-	if st := r.status(t); st != 0 {
-		t.Errorf("waiter through the link: %d %q", st, r.stderr.String())
-	}
-	st, _, stderr := lockpipe(t, nil, "read", "--if-exists", "-p", link)
-	if want := line("INFO", "pipe does not exist at", link); st != 0 || !strings.HasPrefix(stderr, strings.TrimSuffix(want, "\n")) {
-		t.Errorf("latecomer through the dangling link: status %d, stderr %q", st, stderr)
-	}
-	if st, _, _ := lockpipe(t, nil, "exists", "-p", link); st != 1 {
-		t.Errorf("exists through the dangling link: %d", st)
-	}
-}
-
 // TestInstallRaced puts a symbolic link, a named pipe, a directory or a new
 // regular file at DIR/lockpipe while install copies (strace holds its fsync):
 // the first three are left exactly as they were (17), the file is replaced.
