@@ -503,12 +503,3 @@ func atoiBase(s string) int {
 	n, _ := strconv.Atoi(s)
 	return n
 }
-
-// fionread returns how many bytes wait to be read from fd.
-func fionread(fd int) (int, error) {
-	var n int32
-	if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, uintptr(fd), 0x541B, uintptr(unsafe.Pointer(&n))); e != 0 { // FIONREAD
-		return 0, e
-	}
-	return int(n), nil
-}

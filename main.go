@@ -1,27 +1,25 @@
+//go:build linux
+
 // Command lockpipe uses a named pipe as a synchronisation point: a
 // commitment-free alternative to sleep. See README.md.
 //
 // main.go is the command line: the tables of options and commands, parsing,
-// help, and the commands themselves, which put the two layers below
-// together. pipe.go is the pipe and the wait on it; process.go what the
-// process does around it (signals, children, becoming CMD, installing);
-// exitcode.go turns how it ended into a log line and an exit status.
+// and the dispatch to each command. CONTRIBUTING.md says which file holds what.
 package main
 
 import (
-	"cmp"
 	"errors"
 	"io"
 	"math"
 	"os"
-	runtimedebug "runtime/debug"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 )
 
-// version is the version to report; set it with -ldflags '-X main.version=v1.2.3'.
+// version is the version to report; release builds set it with -ldflags '-X main.version=v1.2.3'.
 var version string
 
 // defaultPath is where the pipe lives when neither --path nor LOCKPIPE_PATH says.
@@ -36,6 +34,8 @@ const (
 	optTimeout
 	optNowait
 	optIfExists
+	optAny
+	optStatus
 	optGrace
 	optSignal
 	optStdin
@@ -56,7 +56,7 @@ type option struct {
 
 var options = [...]option{
 	{bit: optPath, short: "p", long: "path", env: "LOCKPIPE_PATH", meta: "PATH", def: defaultPath,
-		help: "the named pipe", set: setPath},
+		help: "the named pipe; give it again for several", set: setPath},
 	{bit: optMode, short: "m", long: "mode", env: "LOCKPIPE_MODE", meta: "OCTAL", def: "0600",
 		help: "permissions of a pipe this call creates, whatever the umask", set: setMode},
 	{bit: optTimeout, short: "t", long: "timeout", env: "LOCKPIPE_TIMEOUT", meta: "DURATION", def: "none",
@@ -68,6 +68,12 @@ var options = [...]option{
 	{bit: optIfExists, long: "if-exists",
 		help: "when nothing is at the path, exit 0 at once and create nothing",
 		set:  func(inv *invocation, _ string) error { inv.req.ifExists = true; return nil }},
+	{bit: optAny, long: "any",
+		help: "with several pipes: released by the first that releases, not by every one",
+		set:  func(inv *invocation, _ string) error { inv.req.any = true; return nil }},
+	{bit: optStatus, long: "status",
+		help: "released by a hold's end: exit with its command's status, 112 when it has none; CMD runs only on 0",
+		set:  func(inv *invocation, _ string) error { inv.req.status = true; return nil }},
 	{bit: optGrace, long: "grace", meta: "DURATION", def: "10s",
 		help: "run: how long CMD's process group has after the signal before SIGKILL; 0: at once, inf: never",
 		set:  func(inv *invocation, s string) (err error) { inv.grace, err = parseDuration(s, math.MaxInt64); return }},
@@ -86,82 +92,42 @@ type command struct {
 	name, alias string
 	opts        optSet
 	args        string // what follows the options in the synopsis
+	withCmd     string // what CMD after -- is for ("once released"); "" when it takes none
 	short, long string
 	run         func(inv *invocation, stdout io.Writer) error // nil for help, which reads this table
 }
 
 var commands = [...]command{
 	{name: "create", alias: "c", opts: optPath | optMode,
-		short: "create the named pipe",
-		long: `Create makes a named pipe at the path, with the mode exactly, whatever the
-umask. A named pipe already there is success, with a warning. A missing
-parent directory is not created.`,
-		run: func(inv *invocation, _ io.Writer) error {
-			recoverDelete(inv.req.path)
-			return create(inv.req.path, inv.req.mode)
-		}},
+		short: "create the named pipe, or begin a new run of one",
+		long:  helpCreate, run: runCreate},
 	{name: "delete", alias: "d", opts: optPath,
 		short: "release everyone waiting on the pipe, then remove it",
-		long: `Delete releases every reader and writer waiting on the named pipe (they
-exit 0), then removes it. Nothing there is success, with a warning. A
-symbolic link is never removed, even one that leads to a named pipe. When
-the pipe cannot be removed, nobody is released.`,
-		run: runDelete},
+		long:  helpDelete, run: runDelete},
 	{name: "exists", alias: "e", opts: optPath,
 		short: "exit 0 if the named pipe exists, 1 if nothing is there",
-		long: `Exists exits 0 when a named pipe is at the path (following symbolic
-links), 1 when nothing is there (a missing parent directory or a dangling
-symbolic link included), 17 when something else is there, and the errno
-when the check itself fails.`,
-		run: runExists},
-	{name: "read", alias: "r", opts: optPath | optMode | optTimeout | optIfExists | optStdin, args: "[-- CMD [ARG...]]",
+		long:  helpExists, run: runExists},
+	{name: "read", alias: "r", opts: optPath | optMode | optTimeout | optIfExists | optAny | optStatus | optStdin,
+		args: "[-- CMD [ARG...]]", withCmd: "once released",
 		short: "wait until something writes to the pipe",
-		long: `Read creates the named pipe if nothing is there, then waits until a writer
-opens it, discards whatever it sends until end-of-file, and exits 0. One
-write releases every reader waiting at that moment; readers that come later
-wait for the next one. A pipe that lockpipe hold holds is read until the
-hold ends; once it has ended, read passes at once. A reader whose pipe is
-removed from its path is released within 2 s. The pipe is never deleted.
-
-With -- CMD, lockpipe becomes CMD once released (same PID, environment and
-standard streams); after a timeout, a signal or a failure CMD never runs.
-With --stdin, CMD reads its standard input from the pipe instead: lockpipe
-becomes CMD as soon as a writer has opened it, and reads nothing itself.`,
-		run: func(inv *invocation, _ io.Writer) error { return runWait(inv, true) }},
-	{name: "write", alias: "w", opts: optPath | optMode | optTimeout | optNowait | optIfExists | optStdout | optStderr, args: "[-- CMD [ARG...]]",
+		long:  helpRead, run: func(inv *invocation, _ io.Writer) error { return runWait(inv, true) }},
+	{name: "write", alias: "w", opts: optPath | optMode | optTimeout | optNowait | optIfExists | optAny | optStdout | optStderr,
+		args: "[-- CMD [ARG...]]", withCmd: "once released",
 		short: "wait until something reads from the pipe",
-		long: `Write creates the named pipe if nothing is there, then waits until a reader
-opens it, closes it without writing, and exits 0. One read releases every
-writer waiting at that moment. The pipe is never deleted. With --nowait it
-never waits: it releases the readers waiting now, or exits 6 if there are
-none. A held pipe counts as read at once, and releases none of its readers.
-
-With -- CMD, lockpipe becomes CMD once released, as for read. With --stdout
-or --stderr (or both), CMD writes that stream into the pipe.`,
-		run: func(inv *invocation, _ io.Writer) error { return runWait(inv, false) }},
-	{name: "hold", opts: optPath | optMode, args: "[-- CMD [ARG...]]",
+		long:  helpWrite, run: func(inv *invocation, _ io.Writer) error { return runWait(inv, false) }},
+	{name: "hold", opts: optPath | optMode, args: "[-- CMD [ARG...]]", withCmd: "while the pipe is held",
 		short: "hold the pipe while CMD runs: its readers wait until CMD ends",
-		long: `Hold makes sure a named pipe is at the path, holds it open for writing and
-runs CMD as its child: every reader of the pipe waits until CMD ends, however
-it ends (SIGKILL and lockpipe's own death included), and passes at once after
-that, until the pipe is held again. Signals are forwarded to CMD, orphans
-reaped as PID 1, and lockpipe exits with CMD's status. Without CMD it holds
-until a signal ends it. It marks the pipe with the sticky bit (ls shows t).`,
-		run: runHold},
-	{name: "run", opts: optPath | optMode | optTimeout | optGrace | optSignal, args: "-- CMD [ARG...]",
-		short: "run CMD until the pipe releases it, then stop it: a sidecar's end",
-		long: `Run makes sure a named pipe is at the path, starts CMD as its child in a
-process group of its own, and waits on the pipe as read does. Once released
-(a write, a delete, the end of a hold) it sends --signal to CMD's group, then
-SIGKILL after --grace to what is left of it, and exits 0. If CMD ends first,
-run exits with its status; after --timeout it stops CMD and exits 110.`,
-		run: runRun},
+		long:  helpHold, run: func(inv *invocation, _ io.Writer) error { return runHold(inv) }},
+	{name: "run", opts: optPath | optMode | optTimeout | optAny | optStatus | optGrace | optSignal, args: "-- CMD [ARG...]",
+		withCmd: "until released",
+		short:   "run CMD until the pipe releases it, then stop it: a sidecar's end",
+		long:    helpRun, run: func(inv *invocation, _ io.Writer) error { return runRun(inv) }},
+	{name: "status", alias: "s", opts: optPath,
+		short: "show who holds, reads and waits on the pipe, without opening it",
+		long:  helpStatus, run: runStatus},
 	{name: "install", args: "DIR",
 		short: "copy this binary to DIR/lockpipe, for a shared volume",
-		long: `Install copies the running binary to DIR/lockpipe with mode 0755, replacing
-a regular file there atomically: a reader never sees a part of it. Anything
-else at DIR/lockpipe is left untouched (17); a missing DIR is 2.`,
-		run: runInstall},
+		long:  helpInstall, run: runInstall},
 	{name: "help", args: "[COMMAND]",
 		short: "show this help, or a command's",
 		long:  `Help shows the overview, or with a command's name, that command's usage.`},
@@ -193,6 +159,7 @@ type invocation struct {
 	stop          syscall.Signal // run: what stops CMD
 	stdio         [3]bool        // the standard streams CMD gets from the pipe
 	help, version bool           // -h/--help or -V/--version given
+	pathGiven     bool           // a path replaced the default
 }
 
 // findOption returns the option called name, short or long, or nil.
@@ -220,7 +187,7 @@ func (inv *invocation) switchFor(name string) *bool {
 // environment; it touches nothing else. Options go before or after the
 // command, in the flag package's forms; everything after -- is CMD's.
 func parse(args []string, getenv func(string) string) (*invocation, error) {
-	inv := &invocation{req: request{path: defaultPath, mode: 0o600}, grace: 10 * time.Second, stop: syscall.SIGTERM}
+	inv := &invocation{req: request{paths: []string{defaultPath}, mode: 0o600}, grace: 10 * time.Second, stop: syscall.SIGTERM}
 	var dashes, words = false, []string(nil)
 	for i := 0; i < len(args); i++ {
 		a := args[i]
@@ -259,7 +226,7 @@ func parse(args []string, getenv func(string) string) (*invocation, error) {
 		return nil, usageError("no command given; run 'lockpipe help'")
 	}
 	switch name := inv.cmd.name; {
-	case dashes && !takesCmd(name):
+	case dashes && inv.cmd.withCmd == "":
 		return nil, usageError("a command to run after -- applies only to read, write, hold and run")
 	case dashes && len(inv.exec) == 0:
 		return nil, usageError("nothing to run after --")
@@ -268,9 +235,6 @@ func parse(args []string, getenv func(string) string) (*invocation, error) {
 	}
 	return inv, inv.complete(words, getenv)
 }
-
-// takesCmd reports whether the command named name runs a CMD given after --.
-func takesCmd(name string) bool { return strings.Contains(lookup(name).args, "CMD") }
 
 // setOption sets the option args[i] names, with its value from the same
 // argument or the next, and returns the index of the last argument it used.
@@ -312,9 +276,9 @@ func (inv *invocation) complete(words []string, getenv func(string) string) erro
 		return usageError("install takes one directory, DIR; run 'lockpipe help install'")
 	case c.name == "install":
 		inv.dir = words[0]
-	case len(words) > 0 && takesCmd(c.name):
+	case len(words) > 0 && c.withCmd != "":
 		return usageError("unexpected argument " + strconv.Quote(words[0]) + " after " + c.name +
-			"; to run it once released, put -- before it: lockpipe " + c.name + " ... -- " + quoteIfNeeded(words[0]))
+			"; to run it " + c.withCmd + ", put -- before it: lockpipe " + c.name + " ... -- " + quoteIfNeeded(words[0]))
 	case len(words) > 0:
 		return usageError("unexpected argument " + strconv.Quote(words[0]) + " after " + c.name)
 	}
@@ -335,6 +299,12 @@ func (inv *invocation) complete(words []string, getenv func(string) string) erro
 			}
 		}
 	}
+	return inv.check()
+}
+
+// check refuses the combinations of options that cannot work together.
+func (inv *invocation) check() error {
+	c := inv.cmd
 	redirect, named := inv.given&optRedirect, ""
 	for i := len(options) - 1; i >= 0; i-- {
 		if redirect&options[i].bit != 0 {
@@ -350,6 +320,10 @@ func (inv *invocation) complete(words []string, getenv func(string) string) erro
 		return usageError("option " + named + " connects the pipe to CMD, and no CMD is given after --")
 	case redirect != 0 && inv.req.ifExists:
 		return usageError("option " + named + " with --if-exists: when nothing is there, there is nothing to connect CMD to")
+	case redirect != 0 && len(inv.req.paths) > 1:
+		return usageError("option " + named + " connects one pipe to CMD, and -p/--path names " + strconv.Itoa(len(inv.req.paths)))
+	case inv.req.any && len(inv.req.paths) < 2:
+		return usageError("option --any chooses among several pipes, and -p/--path names one")
 	}
 	inv.req.keep = redirect != 0
 	return nil
@@ -388,12 +362,15 @@ func commandNames() (names []string) {
 	return names
 }
 
-// setPath sets the pipe's path.
+// setPath adds a pipe's path; the first one given replaces the default.
 func setPath(inv *invocation, s string) error {
 	if strings.TrimSpace(s) == "" {
 		return errors.New("the path is empty")
 	}
-	inv.req.path = s
+	if !inv.pathGiven {
+		inv.req.paths, inv.pathGiven = nil, true
+	}
+	inv.req.paths = append(inv.req.paths, s)
 	return nil
 }
 
@@ -410,9 +387,9 @@ func setMode(inv *invocation, s string) error {
 // setSignal sets the signal run stops CMD with: a name, with or without SIG, in any case.
 func setSignal(inv *invocation, s string) error {
 	name := "SIG" + strings.TrimPrefix(strings.ToUpper(s), "SIG")
-	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGKILL} {
-		if signalName(sig) == name {
-			inv.stop = sig
+	for _, t := range signalTable {
+		if t.stops && t.name == name {
+			inv.stop = t.sig
 			return nil
 		}
 	}
@@ -468,93 +445,20 @@ func goDuration(s string) bool {
 	return err == nil
 }
 
-// runWait is read and write: the wait, then CMD if one is given.
-func runWait(inv *invocation, reading bool) error {
-	fd, err := await(inv.req, reading, catchSignals)
-	if err != nil || len(inv.exec) == 0 {
-		return err
-	}
-	stdio := [3]int{-1, -1, -1}
-	for i, on := range inv.stdio {
-		if on {
-			stdio[i] = fd
+// stdout writes to a descriptor with write(2) itself, blocking, and reports the errno of a failure.
+type stdout int
+
+// Write writes b whole, or stops at the first error.
+func (fd stdout) Write(b []byte) (int, error) {
+	n := 0
+	for n < len(b) {
+		m, err := syscall.Write(int(fd), b[n:])
+		if err != nil && err != syscall.EINTR {
+			return n, err
 		}
+		n += max(m, 0)
 	}
-	return become(inv.exec, os.Getenv("PATH"), stdio)
-}
-
-// runHold holds the pipe open for writing while CMD runs, or until a signal.
-func runHold(inv *invocation, _ io.Writer) error {
-	fd, err := holdOpen(inv.req.path, inv.req.mode)
-	if err != nil {
-		return err
-	}
-	defer syscall.Close(fd)
-	catchSignals()
-	q := strconv.Quote(inv.req.path)
-	setDoing("holding pipe at " + q)
-	if len(inv.exec) == 0 {
-		info("holding pipe at " + q + " until a signal")
-		select {}
-	}
-	info("holding pipe at " + q + " while " + strconv.Quote(inv.exec[0]) + " runs")
-	s := supervision{argv: inv.exec, path: os.Getenv("PATH")}
-	return s.run()
-}
-
-// runRun runs CMD until the pipe releases it, then stops CMD's process group.
-func runRun(inv *invocation, _ io.Writer) error {
-	r := inv.req
-	p, err := r.take()
-	if p == nil {
-		return err
-	}
-	r.taken = p
-	catchSignals()
-	s := supervision{argv: inv.exec, path: os.Getenv("PATH"), group: true, stop: inv.stop, grace: inv.grace,
-		release: func() error { _, err := await(r, true, func() {}); return err }}
-	return s.run()
-}
-
-// runExists reports whether the named pipe is there.
-func runExists(inv *invocation, _ io.Writer) error {
-	q := strconv.Quote(inv.req.path)
-	debug("checking if pipe exists at " + q)
-	recoverDelete(inv.req.path)
-	switch found, err := exists(inv.req.path); {
-	case err != nil:
-		return err
-	case !found:
-		return &failure{statusNoPipe, levelInfo, "pipe does not exist at " + q}
-	}
-	info("pipe exists at " + q)
-	return nil
-}
-
-// runDelete releases the pipe's waiters and removes it; signals wait while the path is moved away.
-func runDelete(inv *invocation, _ io.Writer) error {
-	q := strconv.Quote(inv.req.path)
-	debug("deleting pipe at " + q)
-	setDoing("deleting pipe at " + q)
-	catchSignals()
-	if removed, err := remove(inv.req.path); err != nil || !removed {
-		if err == nil {
-			warn("pipe does not exist at " + q)
-		}
-		return err
-	}
-	info("deleted pipe at " + q)
-	return nil
-}
-
-// runInstall copies the running binary into the directory.
-func runInstall(inv *invocation, _ io.Writer) error {
-	catchSignals()
-	dst, err := install(inv.dir)
-	if err == nil {
-		info("installed lockpipe at " + strconv.Quote(dst))
-	}
-	return err
+	return n, nil
 }
 
 // printOut writes text to standard output; failing that, its errno is the status.
@@ -565,100 +469,13 @@ func printOut(stdout io.Writer, text string) error {
 	return nil
 }
 
-// versionString returns the version: set at link time, else the module's,
-// else the VCS revision the build information holds, else devel.
+// versionString returns the version set at link time, or devel; go version -m
+// reads a source build's module version and revision from the binary.
 func versionString() string {
-	bi, ok := runtimedebug.ReadBuildInfo()
-	switch {
-	case version != "" || !ok:
-		return cmp.Or(version, "devel")
-	case bi.Main.Version != "" && bi.Main.Version != "(devel)":
-		return bi.Main.Version
+	if version == "" {
+		return "devel"
 	}
-	rev, dirty := "devel", ""
-	for _, s := range bi.Settings {
-		if s.Key == "vcs.revision" {
-			rev = s.Value
-		} else if s.Key == "vcs.modified" && s.Value == "true" {
-			dirty = "+dirty"
-		}
-	}
-	return rev + dirty
-}
-
-// usageLine returns a command's synopsis.
-func usageLine(c *command) string {
-	s := "lockpipe " + c.name
-	for _, o := range options {
-		if c.opts&o.bit != 0 {
-			flag := "-" + o.short
-			if o.short == "" {
-				flag = "--" + o.long
-			}
-			s += " [" + strings.TrimSpace(flag+" "+o.meta) + "]"
-		}
-	}
-	return strings.TrimSpace(s + " " + c.args)
-}
-
-// pad returns s followed by spaces up to width.
-func pad(s string, width int) string {
-	if len(s) >= width {
-		return s + " "
-	}
-	return s + strings.Repeat(" ", width-len(s))
-}
-
-// optionsHelp describes the options in set, with their variables and defaults.
-func optionsHelp(set optSet) string {
-	s := ""
-	for _, o := range options {
-		if set&o.bit == 0 {
-			continue
-		}
-		flags := "    --" + o.long
-		if o.short != "" {
-			flags = "-" + o.short + ", --" + o.long
-		}
-		if o.meta != "" {
-			flags += " " + o.meta
-		}
-		s += strings.TrimRight("  "+pad(flags, 24)+pad(o.env, 18)+o.def, " ") + "\n      " + o.help + "\n"
-	}
-	return s
-}
-
-// helpText returns the overview, or the help for the command named topic.
-func helpText(topic string) (string, error) {
-	if topic != "" {
-		c := lookup(topic)
-		if c == nil {
-			return "", usageError("unknown help topic " + strconv.Quote(topic) + suggest(topic, commandNames(), ""))
-		}
-		s := "usage: " + usageLine(c) + "\n\n" + c.long + "\n"
-		if c.opts != 0 {
-			s += "\nOptions (flag, environment variable, default):\n" + optionsHelp(c.opts)
-		}
-		return s, nil
-	}
-	s := "lockpipe waits on a named pipe: a commitment-free alternative to sleep.\n\n" +
-		"usage: lockpipe [OPTIONS] COMMAND [OPTIONS] [-- CMD [ARG...]]\n\nCommands:\n"
-	var all optSet
-	for i := range commands {
-		c := &commands[i]
-		name := c.name
-		if c.alias != "" {
-			name += ", " + c.alias
-		}
-		s += "  " + pad(name, 12) + c.short + "\n"
-		all |= c.opts
-	}
-	return s + `
-Options (flag, environment variable, default):
-` + optionsHelp(all) + `  -h, --help              show help
-  -V, --version           print the version
-
-` + loggingHelp + "\n" + statusHelp + "\nRun 'lockpipe help COMMAND' for more about a command.\n", nil
+	return version
 }
 
 // run carries out one command line and returns how it ended: nil is success.
@@ -678,16 +495,23 @@ func run(args []string, getenv func(string) string, stdout io.Writer) error {
 	}
 	setDoing("running " + c.name)
 	r := &inv.req
-	trace("command " + c.name + ", path " + strconv.Quote(r.path) + ", mode 0" +
+	paths := "path "
+	if len(r.paths) > 1 {
+		paths = "paths "
+	}
+	trace("command " + c.name + ", " + paths + quoteList(r.paths) + ", mode 0" +
 		strconv.FormatUint(uint64(r.mode), 8) + ", timeout " + r.timeout.String())
 	return c.run(inv, stdout)
 }
 
-// init catches signals before anything of lockpipe's own runs when it is
-// PID 1, where the kernel drops a signal that has no handler. Elsewhere the
-// default action ends lockpipe with the same status until it waits, and
-// setting up signal delivery (a thread) would cost every start a millisecond.
+// init keeps the main goroutine on the main thread, whose name is the
+// process's (the waiters name their own threads), and which becomes CMD.
+// As PID 1, where the kernel drops a signal that has no handler, it catches
+// signals before anything of lockpipe's own runs; elsewhere the default
+// action ends lockpipe with the same status until it waits, and setting up
+// signal delivery (a thread) would cost every start a millisecond.
 func init() {
+	runtime.LockOSThread()
 	if os.Getpid() == 1 {
 		catchSignals()
 	}
@@ -695,5 +519,5 @@ func init() {
 
 // main runs one command line and exits once, with its status.
 func main() {
-	exit(run(os.Args[1:], os.Getenv, os.Stdout))
+	exit(run(os.Args[1:], os.Getenv, stdout(1)))
 }

@@ -9,6 +9,8 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -39,28 +41,28 @@ func TestParse(t *testing.T) {
 		req  request
 		exec []string
 	}{
-		{"env supplies all", []string{"read"}, vars, "read", request{path: "/env/p", mode: 0o644, timeout: 5 * time.Second}, nil},
-		{"flags beat env", []string{"r", "-p", "/x", "-m=0600", "--timeout=1m"}, vars, "read", request{path: "/x", mode: 0o600, timeout: time.Minute}, nil},
-		{"option before command", []string{"--path", "/x", "w", "-t", "0"}, vars, "write", request{path: "/x", mode: 0o644}, nil},
-		{"variables only where they apply", []string{"exists"}, vars, "exists", request{path: "/env/p", mode: 0o600}, nil},
-		{"default path", []string{"exists"}, env(), "exists", request{path: "/run/forever", mode: 0o600}, nil},
-		{"empty variable is unset", []string{"e"}, env("LOCKPIPE_PATH="), "exists", request{path: "/run/forever", mode: 0o600}, nil},
-		{"short with space", []string{"-p", "/f", "exists"}, env(), "exists", request{path: "/f", mode: 0o600}, nil},
-		{"short with equals", []string{"exists", "-p=/f"}, env(), "exists", request{path: "/f", mode: 0o600}, nil},
-		{"long with space", []string{"e", "--path", "/f"}, env(), "exists", request{path: "/f", mode: 0o600}, nil},
-		{"long with equals", []string{"e", "--path=/f"}, env(), "exists", request{path: "/f", mode: 0o600}, nil},
-		{"long with one dash", []string{"-path", "/f", "e"}, env(), "exists", request{path: "/f", mode: 0o600}, nil},
-		{"last one wins", []string{"-p", "/nonexistent", "exists", "-p", "/f"}, env(), "exists", request{path: "/f", mode: 0o600}, nil},
-		{"nowait", []string{"write", "-n"}, vars, "write", request{path: "/env/p", mode: 0o644, nowait: true}, nil},
-		{"nowait ignores LOCKPIPE_TIMEOUT", []string{"write", "--nowait"}, vars, "write", request{path: "/env/p", mode: 0o644, nowait: true}, nil},
-		{"if-exists", []string{"read", "--if-exists"}, env(), "read", request{path: "/run/forever", mode: 0o600, ifExists: true}, nil},
-		{"cmd after dashes", []string{"read", "--", "/bin/echo", "-p", "x", "--timeout", "y"}, env(), "read", request{path: "/run/forever", mode: 0o600},
+		{"env supplies all", []string{"read"}, vars, "read", request{paths: []string{"/env/p"}, mode: 0o644, timeout: 5 * time.Second}, nil},
+		{"flags beat env", []string{"r", "-p", "/x", "-m=0600", "--timeout=1m"}, vars, "read", request{paths: []string{"/x"}, mode: 0o600, timeout: time.Minute}, nil},
+		{"option before command", []string{"--path", "/x", "w", "-t", "0"}, vars, "write", request{paths: []string{"/x"}, mode: 0o644}, nil},
+		{"variables only where they apply", []string{"exists"}, vars, "exists", request{paths: []string{"/env/p"}, mode: 0o600}, nil},
+		{"default path", []string{"exists"}, env(), "exists", request{paths: []string{"/run/forever"}, mode: 0o600}, nil},
+		{"empty variable is unset", []string{"e"}, env("LOCKPIPE_PATH="), "exists", request{paths: []string{"/run/forever"}, mode: 0o600}, nil},
+		{"short with space", []string{"-p", "/f", "exists"}, env(), "exists", request{paths: []string{"/f"}, mode: 0o600}, nil},
+		{"short with equals", []string{"exists", "-p=/f"}, env(), "exists", request{paths: []string{"/f"}, mode: 0o600}, nil},
+		{"long with space", []string{"e", "--path", "/f"}, env(), "exists", request{paths: []string{"/f"}, mode: 0o600}, nil},
+		{"long with equals", []string{"e", "--path=/f"}, env(), "exists", request{paths: []string{"/f"}, mode: 0o600}, nil},
+		{"long with one dash", []string{"-path", "/f", "e"}, env(), "exists", request{paths: []string{"/f"}, mode: 0o600}, nil},
+		{"several paths", []string{"-p", "/a", "exists", "-p", "/f"}, vars, "exists", request{paths: []string{"/a", "/f"}, mode: 0o600}, nil},
+		{"nowait", []string{"write", "-n"}, vars, "write", request{paths: []string{"/env/p"}, mode: 0o644, nowait: true}, nil},
+		{"nowait ignores LOCKPIPE_TIMEOUT", []string{"write", "--nowait"}, vars, "write", request{paths: []string{"/env/p"}, mode: 0o644, nowait: true}, nil},
+		{"if-exists", []string{"read", "--if-exists"}, env(), "read", request{paths: []string{"/run/forever"}, mode: 0o600, ifExists: true}, nil},
+		{"cmd after dashes", []string{"read", "--", "/bin/echo", "-p", "x", "--timeout", "y"}, env(), "read", request{paths: []string{"/run/forever"}, mode: 0o600},
 			[]string{"/bin/echo", "-p", "x", "--timeout", "y"}},
-		{"cmd after dashes before command", []string{"w", "-n", "--", "app", "--"}, env(), "write", request{path: "/run/forever", mode: 0o600, nowait: true}, []string{"app", "--"}},
-		{"hold without CMD", []string{"hold", "-p", "/h"}, vars, "hold", request{path: "/h", mode: 0o644}, nil},
-		{"run", []string{"run", "-t", "1m", "--", "proxy", "-v"}, vars, "run", request{path: "/env/p", mode: 0o644, timeout: time.Minute}, []string{"proxy", "-v"}},
-		{"stdin", []string{"read", "--stdin", "--", "bc"}, env(), "read", request{path: "/run/forever", mode: 0o600, keep: true}, []string{"bc"}},
-		{"stdout and stderr", []string{"write", "--stdout", "--stderr", "--", "echo"}, env(), "write", request{path: "/run/forever", mode: 0o600, keep: true}, []string{"echo"}},
+		{"cmd after dashes before command", []string{"w", "-n", "--", "app", "--"}, env(), "write", request{paths: []string{"/run/forever"}, mode: 0o600, nowait: true}, []string{"app", "--"}},
+		{"hold without CMD", []string{"hold", "-p", "/h"}, vars, "hold", request{paths: []string{"/h"}, mode: 0o644}, nil},
+		{"run", []string{"run", "-t", "1m", "--", "proxy", "-v"}, vars, "run", request{paths: []string{"/env/p"}, mode: 0o644, timeout: time.Minute}, []string{"proxy", "-v"}},
+		{"stdin", []string{"read", "--stdin", "--", "bc"}, env(), "read", request{paths: []string{"/run/forever"}, mode: 0o600, keep: true}, []string{"bc"}},
+		{"stdout and stderr", []string{"write", "--stdout", "--stderr", "--", "echo"}, env(), "write", request{paths: []string{"/run/forever"}, mode: 0o600, keep: true}, []string{"echo"}},
 	}
 	for _, r := range rows {
 		t.Run(r.name, func(t *testing.T) {
@@ -68,7 +70,7 @@ func TestParse(t *testing.T) {
 			if err != nil {
 				t.Fatalf("parse(%q): %v", r.args, err)
 			}
-			if inv.cmd.name != r.cmd || inv.req != r.req || strings.Join(inv.exec, "\x00") != strings.Join(r.exec, "\x00") {
+			if inv.cmd.name != r.cmd || !reflect.DeepEqual(inv.req, r.req) || strings.Join(inv.exec, "\x00") != strings.Join(r.exec, "\x00") {
 				t.Errorf("parse(%q) = %s %+v %q; want %s %+v %q", r.args, inv.cmd.name, inv.req, inv.exec, r.cmd, r.req, r.exec)
 			}
 		})
@@ -363,9 +365,11 @@ func FuzzParse(f *testing.F) {
 			if _, err := helpText(inv.topic); err != nil && exitStatus(err) != statusUsage {
 				t.Fatalf("help %q: %v", inv.topic, err)
 			}
-		case strings.TrimSpace(inv.req.path) == "" || inv.req.mode > 0o777 || inv.req.timeout < 0:
+		case len(inv.req.paths) == 0 || slices.ContainsFunc(inv.req.paths, func(p string) bool { return strings.TrimSpace(p) == "" }) ||
+			inv.req.mode > 0o777 || inv.req.timeout < 0:
 			t.Fatalf("parse(%q, %q): invalid request %+v", argv, value, inv.req)
-		case len(inv.exec) > 0 && !takesCmd(inv.cmd.name), inv.cmd.name == "run" && len(inv.exec) == 0, inv.req.keep && len(inv.exec) == 0:
+		case len(inv.exec) > 0 && inv.cmd.withCmd == "", inv.cmd.name == "run" && len(inv.exec) == 0, inv.req.keep && len(inv.exec) == 0,
+			inv.req.keep && len(inv.req.paths) > 1:
 			t.Fatalf("parse(%q, %q): CMD for %s", argv, value, inv.cmd.name)
 		}
 	})

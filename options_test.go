@@ -157,7 +157,7 @@ func TestVariables(t *testing.T) {
 	trace := fmt.Sprintf("[TRACE lockpipes] command exists, path %q, mode 0600, timeout 0s\n", p)
 	debug := line("DEBUG", "checking if pipe exists at", p)
 	info := line("INFO", "pipe exists at", p)
-	bad := "[WARN  lockpipes] ignoring \"debgu\" in LOCKPIPE_LOG_FILTER: not off, error, warn, info, debug, trace or lockpipes=LEVEL\n"
+	bad := "[WARN  lockpipes] ignoring \"debgu\" in LOCKPIPE_LOG_FILTER: not off, error, warn, info, debug, trace or lockpipe=LEVEL\n"
 	for filter, want := range map[string]string{"": info, "off": "", "lockpipes": trace + debug + info, "debgu": bad + info, "=debug,error": ""} {
 		if st, _, stderr := lockpipe(t, []string{"LOCKPIPE_LOG_FILTER=" + filter}, "exists", "-p", p); st != 0 || stderr != want {
 			t.Errorf("LOCKPIPE_LOG_FILTER=%q: status %d, stderr:\n%s\nwant:\n%s", filter, st, stderr, want)

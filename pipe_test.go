@@ -29,28 +29,29 @@ func TestHandle(t *testing.T) {
 	rows := []struct {
 		name, path string
 		follow     bool
-		there      bool
+		present    bool
+		fifo       bool
 		what       string
 	}{
-		{"missing", filepath.Join(dir, "missing"), true, false, ""},
-		{"missing parent", filepath.Join(dir, "no", "pipe"), true, false, ""},
-		{"named pipe", p, true, true, ""},
-		{"link to a pipe", filepath.Join(dir, "link"), true, true, ""},
-		{"link itself", filepath.Join(dir, "link"), false, true, "a symbolic link"},
-		{"dangling link is nothing", filepath.Join(dir, "dangling"), true, false, ""},
-		{"regular file", file, true, true, "a regular file"},
-		{"directory", dir, true, true, "a directory"},
-		{"anonymous pipe", "/proc/self/fd/" + strconv.Itoa(int(r.Fd())), true, true, "a symbolic link to an anonymous pipe"},
+		{"missing", filepath.Join(dir, "missing"), true, false, false, ""},
+		{"missing parent", filepath.Join(dir, "no", "pipe"), true, false, false, ""},
+		{"named pipe", p, true, true, true, ""},
+		{"link to a pipe", filepath.Join(dir, "link"), true, true, true, ""},
+		{"link itself", filepath.Join(dir, "link"), false, true, false, "a symbolic link"},
+		{"dangling link is nothing", filepath.Join(dir, "dangling"), true, false, false, ""},
+		{"regular file", file, true, true, false, "a regular file"},
+		{"directory", dir, true, true, false, "a directory"},
+		{"anonymous pipe", "/proc/self/fd/" + strconv.Itoa(int(r.Fd())), true, true, false, "a symbolic link to an anonymous pipe"},
 	}
 	for _, row := range rows {
 		t.Run(row.name, func(t *testing.T) {
-			h, err := handle(row.path, row.follow)
+			h, err := takeHandle(row.path, row.follow)
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer h.close()
-			if h.there() != row.there || h.what != row.what {
-				t.Errorf("handle(%q) there=%v what=%q; want %v %q", row.path, h.there(), h.what, row.there, row.what)
+			if h.present() != row.present || h.fifo != row.fifo || h.what != row.what {
+				t.Errorf("takeHandle(%q) present=%v fifo=%v what=%q; want %v %v %q", row.path, h.present(), h.fifo, h.what, row.present, row.fifo, row.what)
 			}
 		})
 	}
@@ -61,7 +62,7 @@ func TestReopenSameInode(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "pipe")
 	must(t, syscall.Mkfifo(p, 0o600))
-	h, err := handle(p, true)
+	h, err := takeHandle(p, true)
 	must(t, err)
 	defer h.close()
 	must(t, os.Rename(p, filepath.Join(dir, "moved")))

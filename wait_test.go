@@ -6,9 +6,11 @@ package main
 // while nothing happens.
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -361,7 +363,7 @@ func TestFullStderr(t *testing.T) {
 			if st := c.status(t); st != 143 {
 				t.Errorf("status %d", st)
 			}
-			if n := pending(t, r); n < full {
+			if n := queued(t, r); n < full {
 				t.Errorf("the pipe was drained meanwhile (%d of %d bytes left): the test proves nothing", n, full)
 			}
 		})
@@ -381,11 +383,11 @@ func fillPipe(t *testing.T, r *os.File) int {
 			break
 		}
 	}
-	return pending(t, r)
+	return queued(t, r)
 }
 
-// pending returns how many bytes wait in the pipe r reads.
-func pending(t *testing.T, r *os.File) int {
+// queued returns how many bytes wait in the pipe r reads.
+func queued(t *testing.T, r *os.File) int {
 	n, err := fionread(int(r.Fd()))
 	must(t, err)
 	return n
@@ -421,7 +423,9 @@ func TestFewDescriptors(t *testing.T) {
 }
 
 // TestIdleWaitSleeps checks that a waiting lockpipe is woken by nothing while
-// nothing happens: no thread of it is scheduled over a second and a half.
+// nothing happens: between two of the path watch's looks (1, 4, 16 and 64 s
+// into the wait, then every 2 minutes), no thread of it is scheduled over a
+// second and a half.
 func TestIdleWaitSleeps(t *testing.T) {
 	t.Parallel()
 	needNative(t)
@@ -435,6 +439,7 @@ func TestIdleWaitSleeps(t *testing.T) {
 			} else {
 				blocked(t, c.pid())
 			}
+			waitFor(t, "the look 4 s into the wait done", func() bool { return age(t, c.pid()) > 4500*time.Millisecond })
 			settled(t, c.pid())
 			before := switches(t, c.pid())
 			time.Sleep(1500 * time.Millisecond) // the window observed, not a synchronisation
@@ -443,6 +448,18 @@ func TestIdleWaitSleeps(t *testing.T) {
 			}
 		})
 	}
+}
+
+// age returns how long ago process pid started.
+func age(t testing.TB, pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	must(t, err)
+	fields := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
+	start, _ := strconv.ParseFloat(fields[19], 64) // starttime, in clock ticks (100 a second on Linux)
+	up, err := os.ReadFile("/proc/uptime")
+	must(t, err)
+	now, _ := strconv.ParseFloat(strings.Fields(string(up))[0], 64)
+	return time.Duration((now - start/100) * float64(time.Second))
 }
 
 // switches sums the context switches of every thread of pid.

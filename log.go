@@ -1,0 +1,210 @@
+//go:build linux
+
+package main
+
+// The log: lines as Rust's env_logger writes them, "[LEVEL lockpipes] msg",
+// filtered by LOCKPIPE_LOG_FILTER and coloured by LOCKPIPE_LOG_STYLE, on
+// standard error. A line never waits: when standard error is a pipe or a
+// socket that nobody drains, a line that does not fit is dropped.
+
+import (
+	"io"
+	"strconv"
+	"strings"
+	"syscall"
+	"unsafe"
+)
+
+// level is a log level, as env_logger orders them.
+type level int8
+
+const (
+	levelTrace level = iota
+	levelDebug
+	levelInfo
+	levelWarn
+	levelError
+	levelUsage // an ERROR that no filter hides: it is about the command line, not the run
+	levelOff   // above every level that is logged
+)
+
+// levelNames are the levels as each line shows them, and their colours.
+var levelNames = [...]struct{ name, color string }{
+	{"TRACE", "\x1b[36m"}, {"DEBUG", "\x1b[34m"}, {"INFO ", "\x1b[32m"}, {"WARN ", "\x1b[33m"}, {"ERROR", "\x1b[1;31m"}, {"ERROR", "\x1b[1;31m"},
+}
+
+// logger is where the log goes, what it lets through, and whether it is coloured.
+var logger = struct {
+	min   level
+	color bool
+	auto  bool // colour decided at the first line: standard error a terminal, and TERM and NO_COLOR allow it
+	w     io.Writer
+}{min: levelInfo, w: &lineWriter{fd: 2}}
+
+// lineWriter writes whole lines to a descriptor without ever blocking on it.
+type lineWriter struct {
+	fd     int
+	chosen bool // out, send and look are decided, at the first line
+	out    int  // the descriptor written to
+	send   bool // a socket: send(2) with MSG_DONTWAIT
+	look   bool // a terminal or a pipe lockpipe could not reopen: written only when poll(2) says it fits
+}
+
+// choose decides how to write to fd without blocking. A pipe is reopened
+// through /proc: a description of lockpipe's own, non-blocking, since setting
+// O_NONBLOCK on the one it shares with other processes would change theirs.
+func (w *lineWriter) choose() {
+	w.out, w.chosen = w.fd, true
+	var st syscall.Stat_t
+	if syscall.Fstat(w.fd, &st) != nil {
+		return
+	}
+	switch st.Mode & syscall.S_IFMT {
+	case syscall.S_IFIFO:
+		fd, err := syscall.Open("/proc/self/fd/"+strconv.Itoa(w.fd), syscall.O_WRONLY|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+		if err == nil {
+			w.out = fd
+		} else {
+			w.look = true
+		}
+	case syscall.S_IFSOCK:
+		w.send = true
+	case syscall.S_IFCHR:
+		w.look = true
+	}
+}
+
+// Write writes b, or as much of it as fits now; what does not fit is dropped.
+func (w *lineWriter) Write(b []byte) (int, error) {
+	if !w.chosen {
+		w.choose()
+	}
+	if w.look && !writable(w.out) {
+		return 0, syscall.EAGAIN
+	}
+	n := 0
+	for n < len(b) {
+		var m int
+		var err error
+		if w.send {
+			m, err = send(w.out, b[n:])
+		} else {
+			m, err = syscall.Write(w.out, b[n:])
+		}
+		switch {
+		case err == syscall.EINTR:
+		case err == syscall.ENOTSOCK:
+			w.send = false
+		case err != nil:
+			return n, err // EAGAIN: the rest does not fit, and is dropped
+		default:
+			n += m
+		}
+	}
+	return n, nil
+}
+
+// logTo sends the log to fd from now on.
+func logTo(fd int) { logger.w = &lineWriter{fd: fd} }
+
+// logAt writes msg as env_logger would, "[LEVEL lockpipes] msg", if the filter lets it through.
+func logAt(l level, msg string) {
+	if l < logger.min && l != levelUsage || l >= levelOff {
+		return
+	}
+	if logger.auto {
+		logger.auto, logger.color = false, isTerminal(2)
+	}
+	name := levelNames[l].name
+	if logger.color {
+		name = levelNames[l].color + name + "\x1b[0m"
+	}
+	io.WriteString(logger.w, "["+name+" lockpipes] "+msg+"\n")
+}
+
+// trace logs at TRACE.
+func trace(msg string) { logAt(levelTrace, msg) }
+
+// debug logs at DEBUG.
+func debug(msg string) { logAt(levelDebug, msg) }
+
+// info logs at INFO.
+func info(msg string) { logAt(levelInfo, msg) }
+
+// warn logs at WARN.
+func warn(msg string) { logAt(levelWarn, msg) }
+
+// loggingHelp describes the log's settings, for the help.
+const loggingHelp = `Logging: LOCKPIPE_LOG_FILTER=off|error|warn|info|debug|trace (default info),
+LOCKPIPE_LOG_STYLE=auto|always|never (default auto), on standard error.
+`
+
+// parseLevel reads one level name, in any case.
+func parseLevel(s string) (level, bool) {
+	for l, name := range [...]string{"trace", "debug", "info", "warn", "error"} {
+		if strings.EqualFold(s, name) {
+			return level(l), true
+		}
+	}
+	return levelOff, strings.EqualFold(s, "off")
+}
+
+// isTarget reports whether name is lockpipe's target: the Rust original's
+// "lockpipes", or the name of this binary.
+func isTarget(name string) bool { return name == "lockpipes" || name == "lockpipe" }
+
+// parseFilter reads LOCKPIPE_LOG_FILTER as env_logger reads RUST_LOG for the
+// lockpipes target; bad holds the items it ignored.
+func parseFilter(s string) (min level, bad []string) {
+	global, target, haveTarget := levelInfo, levelInfo, false
+	for _, item := range strings.Split(s, ",") {
+		item = strings.TrimSpace(item)
+		name, lvl, named := strings.Cut(item, "=")
+		name = strings.TrimSpace(name)
+		switch l, ok := parseLevel(strings.TrimSpace(lvl)); {
+		case item == "":
+		case !named:
+			if l, ok := parseLevel(item); ok {
+				global = l
+			} else if isTarget(item) {
+				target, haveTarget = levelTrace, true
+			} else if !strings.Contains(item, "::") {
+				// env_logger would take a bare word for a crate's name, but
+				// here it is far more likely a misspelt level.
+				bad = append(bad, item)
+			}
+		case !ok || name == "":
+			bad = append(bad, item)
+		case isTarget(name):
+			target, haveTarget = l, true
+		}
+	}
+	if haveTarget {
+		return target, bad
+	}
+	return global, bad
+}
+
+// isTerminal reports whether fd is a terminal.
+func isTerminal(fd int) bool {
+	var t syscall.Termios
+	_, _, errno := syscall.Syscall(syscall.SYS_IOCTL, uintptr(fd), syscall.TCGETS, uintptr(unsafe.Pointer(&t)))
+	return errno == 0
+}
+
+// setupLogging applies LOCKPIPE_LOG_FILTER and LOCKPIPE_LOG_STYLE, warning about what it ignores.
+func setupLogging(getenv func(string) string) {
+	min, bad := parseFilter(getenv("LOCKPIPE_LOG_FILTER"))
+	logger.min = min
+	style := strings.ToLower(strings.TrimSpace(getenv("LOCKPIPE_LOG_STYLE")))
+	logger.color, logger.auto = style == "always", false
+	if style != "always" && style != "never" {
+		logger.auto = getenv("TERM") != "dumb" && getenv("NO_COLOR") == ""
+	}
+	for _, item := range bad {
+		warn("ignoring " + strconv.Quote(item) + " in LOCKPIPE_LOG_FILTER: not off, error, warn, info, debug, trace or lockpipe=LEVEL")
+	}
+	if style != "" && style != "auto" && style != "always" && style != "never" {
+		warn("ignoring LOCKPIPE_LOG_STYLE " + strconv.Quote(getenv("LOCKPIPE_LOG_STYLE")) + ": not auto, always or never")
+	}
+}

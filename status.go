@@ -1,0 +1,205 @@
+//go:build linux
+
+package main
+
+// status: what a person debugging a stuck pod needs to know of each pipe,
+// found without ever opening it: a probe that opened a named pipe, even
+// non-blocking, would release a waiting writer or end a waiting reader's
+// wait. Who has it open, and which lockpipe waits on it, come from /proc:
+// a descriptor's link leads to the pipe's inode (stat follows it without
+// opening anything), and its fdinfo tells how it was opened. A lockpipe
+// that waits in open(2) holds the pipe only by an O_PATH handle, and names
+// its waiting thread after it ("read fd 3").
+
+import (
+	"io"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+// opener is a process that has a pipe open, or waits on it.
+type opener struct {
+	pid  int
+	role string // holder (read and write), writer, reader
+	how  string // open, waiting (in open(2)), reading (in read(2))
+	cmd  string
+}
+
+// fdinfo flags: how a descriptor was opened.
+const (
+	accessMask = 3          // O_ACCMODE
+	pathFlag   = 0o10000000 // O_PATH
+)
+
+// openers lists the processes that have the inode st names open, or that
+// wait on it as lockpipe does, and counts those /proc does not let this one see.
+func openers(st *syscall.Stat_t) (list []opener, unseen int) {
+	pids, _ := listDir("/proc")
+	self := syscall.Getpid()
+	for _, name := range pids {
+		pid, err := strconv.Atoi(name)
+		if err != nil || pid == self {
+			continue
+		}
+		dir := "/proc/" + name
+		fds, err := listDir(dir + "/fd")
+		if err != nil {
+			if err == syscall.EACCES || err == syscall.EPERM {
+				unseen++
+			}
+			continue
+		}
+		for _, fd := range fds {
+			var fst syscall.Stat_t
+			if syscall.Stat(dir+"/fd/"+fd, &fst) != nil || fst.Dev != st.Dev || fst.Ino != st.Ino {
+				continue
+			}
+			if o, ok := openerOf(pid, dir, fd); ok {
+				list = append(list, o)
+			}
+		}
+	}
+	return list, unseen
+}
+
+// openerOf describes how process pid has the pipe open at descriptor fd.
+func openerOf(pid int, dir, fd string) (opener, bool) {
+	o := opener{pid: pid, how: "open", cmd: cmdline(dir)}
+	flags := uint64(0)
+	if b, err := readFile(dir + "/fdinfo/" + fd); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(l, "flags:"); ok {
+				flags, _ = strconv.ParseUint(strings.TrimSpace(v), 8, 64)
+			}
+		}
+	}
+	switch {
+	case flags&pathFlag != 0: // a handle: a lockpipe waiting in open(2), if a thread of it is named for it
+		o.how = "waiting"
+		switch {
+		case tasksNamed(dir, "read fd "+fd):
+			o.role = "reader"
+		case tasksNamed(dir, "write fd "+fd):
+			o.role = "writer"
+		default:
+			return o, false
+		}
+	case flags&accessMask == syscall.O_RDWR:
+		o.role = "holder"
+	case flags&accessMask == syscall.O_WRONLY:
+		o.role = "writer"
+	default:
+		o.role = "reader"
+		if tasksIn(dir, "pipe_read") {
+			o.how = "reading"
+		}
+	}
+	return o, true
+}
+
+// tasksNamed reports whether a thread of the process in dir is named name and waits in open(2).
+func tasksNamed(dir, name string) bool {
+	tasks, _ := listDir(dir + "/task")
+	for _, t := range tasks {
+		comm, _ := readFile(dir + "/task/" + t + "/comm")
+		wchan, _ := readFile(dir + "/task/" + t + "/wchan")
+		if strings.TrimSpace(string(comm)) == name && string(wchan) == "wait_for_partner" {
+			return true
+		}
+	}
+	return false
+}
+
+// tasksIn reports whether a thread of the process in dir sleeps in the kernel function fn.
+func tasksIn(dir, fn string) bool {
+	tasks, _ := listDir(dir + "/task")
+	for _, t := range tasks {
+		if wchan, _ := readFile(dir + "/task/" + t + "/wchan"); strings.HasSuffix(string(wchan), fn) {
+			return true
+		}
+	}
+	return false
+}
+
+// cmdline returns a process's command line, its arguments joined by spaces.
+func cmdline(dir string) string {
+	b, _ := readFile(dir + "/cmdline")
+	return strings.TrimSpace(strings.ReplaceAll(string(b), "\x00", " "))
+}
+
+// writersOf lists the PIDs of the processes that have the pipe st names open for writing.
+func writersOf(st *syscall.Stat_t) (pids []string) {
+	list, _ := openers(st)
+	for _, o := range list {
+		if o.role == "holder" || o.role == "writer" && o.how == "open" {
+			pids = append(pids, strconv.Itoa(o.pid))
+		}
+	}
+	return pids
+}
+
+// runStatus prints what is known of each pipe, one fact a line, each line
+// beginning with the pipe's quoted path; it exits as exists does.
+func runStatus(inv *invocation, stdout io.Writer) error {
+	var out strings.Builder
+	var worst error
+	for _, path := range inv.req.paths {
+		err := describePipe(&out, path)
+		if worst == nil || exitStatus(err) > exitStatus(worst) {
+			worst = err
+		}
+	}
+	if err := printOut(stdout, out.String()); err != nil {
+		return err
+	}
+	return worst
+}
+
+// describePipe writes the lines about one pipe, and returns how exists would end.
+func describePipe(out *strings.Builder, path string) error {
+	q := strconv.Quote(path)
+	var st syscall.Stat_t
+	err := syscall.Stat(path, &st)
+	switch {
+	case err != nil && err != syscall.ENOENT && err != syscall.ENOTDIR:
+		return sysError("check", path, err)
+	case err != nil:
+		out.WriteString(q + " missing\n")
+		return statusOnly(statusNoPipe)
+	case st.Mode&syscall.S_IFMT != syscall.S_IFIFO:
+		out.WriteString(q + " other what=" + strconv.Quote(describe(st.Mode)) + "\n")
+		return statusOnly(statusNotPipe)
+	}
+	out.WriteString(q + " pipe mode=0" + strconv.FormatUint(uint64(st.Mode&0o7777), 8) +
+		" uid=" + strconv.Itoa(int(st.Uid)) + " gid=" + strconv.Itoa(int(st.Gid)) + "\n")
+	h := &handle{path: path, fd: -1, st: st, fifo: true}
+	rec, found := h.readRecord()
+	switch {
+	case !found:
+		out.WriteString(q + " record none\n")
+	case rec.how == "held":
+		out.WriteString(q + " record held\n")
+	default:
+		out.WriteString(q + " record " + rec.how + "=" + strconv.Itoa(rec.n) + " status=" + strconv.Itoa(rec.status()) + "\n")
+	}
+	if !procfs() {
+		out.WriteString(q + " processes unknown\n")
+		return nil
+	}
+	list, unseen := openers(&st)
+	heldNow := "no"
+	for _, o := range list {
+		if o.role == "holder" || o.role == "writer" && o.how == "open" {
+			heldNow = "yes"
+		}
+	}
+	out.WriteString(q + " held " + heldNow + "\n")
+	for _, o := range list {
+		out.WriteString(q + " " + o.role + " pid=" + strconv.Itoa(o.pid) + " state=" + o.how + " cmd=" + strconv.Quote(o.cmd) + "\n")
+	}
+	if unseen > 0 {
+		out.WriteString(q + " unseen " + strconv.Itoa(unseen) + "\n")
+	}
+	return nil
+}

@@ -1,0 +1,335 @@
+package main
+
+// What package syscall lacks, in one place: constants and thin wrappers of
+// system calls. What differs by architecture (renameat2's number, the
+// kernel's signal structures) is in abi_linux_*.go.
+
+import (
+	"sync"
+	"syscall"
+	"time"
+	"unsafe"
+)
+
+// Constants of the kernel's ABI that package syscall does not name, the same on every port lockpipe runs on.
+const (
+	oPath            = 0x200000                          // O_PATH: a handle that opens nothing
+	oTmpfile         = 0o20000000 | syscall.O_DIRECTORY  // O_TMPFILE; O_DIRECTORY differs by port
+	renameNoReplace  = 1                                 // RENAME_NOREPLACE
+	renameExchange   = 2                                 // RENAME_EXCHANGE
+	atFdcwd          = -100                              // AT_FDCWD
+	atSymlinkFollow  = 0x400                             // AT_SYMLINK_FOLLOW
+	atEmptyPath      = 0x1000                            // AT_EMPTY_PATH
+	atEaccess        = 0x200                             // AT_EACCESS: judge by the effective ids, as execve and open do
+	xOK, wOK, rOK    = 1, 2, 4                           // access(2)'s modes
+	prSetChildReaper = 36                                // PR_SET_CHILD_SUBREAPER
+	prSetName        = 15                                // PR_SET_NAME: the calling thread's name
+	pollIn, pollOut  = 0x1, 0x4                          // POLLIN, POLLOUT
+	fOwnerTid        = 0                                 // F_OWNER_TID: F_SETOWN_EX signals one thread
+	dnDelete         = 0x8                               // DN_DELETE: a name in the directory was removed
+	dnRename         = 0x10                              // DN_RENAME: a name in the directory was renamed
+	dnMultishot      = 0x80000000                        // DN_MULTISHOT: keep notifying
+	sigDfl, sigIgn   = 0, 1                              // SIG_DFL, SIG_IGN
+	saRestart        = 0x10000000                        // SA_RESTART, the same bit on every port
+	procMagic        = 0x9fa0                            // procfs, through which a handle is reopened
+	pipefsMagic      = 0x50495045                        // the file system that holds anonymous pipes
+	tries            = 10                                // attempts when a name keeps changing under lockpipe
+	sigsetWords      = 4                                 // room for the kernel's sigset_t in unsigned longs, on every port
+	sigactionWords   = 8                                 // room for struct sigaction, on every port
+	wordBits         = 8 * unsafe.Sizeof(uintptr(0))     // bits in an unsigned long
+	interruptSignal  = syscall.SIGALRM                   // what lockpipe sends its own threads to interrupt a blocking call
+	nameMax          = 255                               // NAME_MAX
+	procSelfFd       = "/proc/self/fd/"                  // where a descriptor is reopened
+	bootIDPath       = "/proc/sys/kernel/random/boot_id" // this boot's identity
+)
+
+// procfs reports whether /proc is procfs, checked once, when first needed: a chroot may hold anything there.
+var procfs = sync.OnceValue(func() bool {
+	var fs syscall.Statfs_t
+	return syscall.Statfs("/proc/self/fd", &fs) == nil && uint32(fs.Type) == procMagic
+})
+
+// renameat2 is renameat2(2), for RENAME_NOREPLACE and RENAME_EXCHANGE.
+func renameat2(olddir int, oldname string, newdir int, newname string, flags uintptr) error {
+	return atCall(sysRenameat2, olddir, oldname, newdir, newname, flags)
+}
+
+// linkat is linkat(2).
+func linkat(olddir int, oldname string, newdir int, newname string, flags uintptr) error {
+	return atCall(syscall.SYS_LINKAT, olddir, oldname, newdir, newname, flags)
+}
+
+// atCall makes a system call that takes two directory-relative names and flags.
+func atCall(trap uintptr, olddir int, oldname string, newdir int, newname string, flags uintptr) error {
+	o, err := syscall.BytePtrFromString(oldname)
+	if err != nil {
+		return err
+	}
+	n, err := syscall.BytePtrFromString(newname)
+	if err != nil {
+		return err
+	}
+	if _, _, e := syscall.Syscall6(trap, uintptr(olddir), uintptr(unsafe.Pointer(o)), uintptr(newdir), uintptr(unsafe.Pointer(n)), flags, 0); e != 0 {
+		return e
+	}
+	return nil
+}
+
+// symlinkat makes name in d a symbolic link holding target.
+func symlinkat(target string, d int, name string) error {
+	t, err := syscall.BytePtrFromString(target)
+	if err != nil {
+		return err
+	}
+	n, err := syscall.BytePtrFromString(name)
+	if err != nil {
+		return err
+	}
+	if _, _, e := syscall.Syscall(syscall.SYS_SYMLINKAT, uintptr(unsafe.Pointer(t)), uintptr(d), uintptr(unsafe.Pointer(n))); e != 0 {
+		return e
+	}
+	return nil
+}
+
+// readlinkat returns what the symbolic link name in d holds.
+func readlinkat(d int, name string) (string, error) {
+	n, err := syscall.BytePtrFromString(name)
+	if err != nil {
+		return "", err
+	}
+	var buf [256]byte
+	r, _, e := syscall.Syscall6(syscall.SYS_READLINKAT, uintptr(d), uintptr(unsafe.Pointer(n)), uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)), 0, 0)
+	if e != 0 {
+		return "", e
+	}
+	return string(buf[:r]), nil
+}
+
+// readFile returns what the small file at path holds (64 kB at most), as /proc's are.
+func readFile(path string) ([]byte, error) {
+	fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer syscall.Close(fd)
+	b := make([]byte, 0, 512)
+	for len(b) < 64<<10 {
+		if len(b) == cap(b) {
+			b = append(b, make([]byte, cap(b))...)[:len(b)]
+		}
+		n, err := syscall.Read(fd, b[len(b):cap(b)])
+		if err == syscall.EINTR {
+			continue
+		}
+		if n <= 0 || err != nil {
+			return b, err
+		}
+		b = b[:len(b)+n]
+	}
+	return b, nil
+}
+
+// listDir returns the names in the directory at path.
+func listDir(path string) ([]string, error) {
+	d, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer syscall.Close(d)
+	return namesIn(d), nil
+}
+
+// namesIn lists the names in the directory open at d.
+func namesIn(d int) (names []string) {
+	buf := make([]byte, 8192)
+	for {
+		n, err := syscall.ReadDirent(d, buf)
+		if n <= 0 || err != nil {
+			return names
+		}
+		_, _, names = syscall.ParseDirent(buf[:n], -1, names)
+	}
+}
+
+// readlink returns what the symbolic link at path holds.
+func readlink(path string) (string, error) {
+	var buf [4096]byte
+	n, err := syscall.Readlink(path, buf[:])
+	if err != nil {
+		return "", err
+	}
+	return string(buf[:n]), nil
+}
+
+// moveNoReplace renames from to to in the directory d, never replacing anything at to.
+func moveNoReplace(d int, from, to string) error {
+	err := renameat2(d, from, d, to, renameNoReplace)
+	if err != syscall.EINVAL && err != syscall.ENOSYS {
+		return err
+	}
+	// A file system without RENAME_NOREPLACE: a link never replaces either.
+	if err = linkat(d, from, d, to, 0); err != nil {
+		return err
+	}
+	return syscall.Unlinkat(d, from)
+}
+
+// fstatat stats a name in d, not following a symbolic link (package syscall has no fstatat on every port).
+func fstatat(d int, name string, st *syscall.Stat_t) error {
+	fd, err := syscall.Openat(d, name, oPath|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer syscall.Close(fd)
+	return syscall.Fstat(fd, st)
+}
+
+// fcntl is fcntl(2) with an integer argument.
+func fcntl(fd, cmd int, arg uintptr) (int, error) {
+	r, _, e := syscall.Syscall(syscall.SYS_FCNTL, uintptr(fd), uintptr(cmd), arg)
+	if e != 0 {
+		return -1, e
+	}
+	return int(r), nil
+}
+
+// setBlocking clears O_NONBLOCK, which the descriptor shares with nobody else.
+func setBlocking(fd int) {
+	if flags, err := fcntl(fd, syscall.F_GETFL, 0); err == nil && flags&syscall.O_NONBLOCK != 0 {
+		fcntl(fd, syscall.F_SETFL, uintptr(flags&^syscall.O_NONBLOCK))
+	}
+}
+
+// fdLeft reports whether the process may still open a descriptor; fd is one it has.
+func fdLeft(fd int) bool {
+	dup, err := fcntl(fd, syscall.F_DUPFD_CLOEXEC, 0)
+	if err == nil {
+		syscall.Close(dup)
+	}
+	return err == nil
+}
+
+// prctl is prctl(2) with one integer argument.
+func prctl(option, arg uintptr) error {
+	if _, _, e := syscall.RawSyscall(syscall.SYS_PRCTL, option, arg, 0); e != 0 {
+		return e
+	}
+	return nil
+}
+
+// nameThread names the calling thread, as ps -L and /proc/PID/task/TID/comm show it (15 bytes at most).
+func nameThread(name string) {
+	var buf [16]byte
+	copy(buf[:15], name)
+	syscall.RawSyscall(syscall.SYS_PRCTL, prSetName, uintptr(unsafe.Pointer(&buf[0])), 0)
+}
+
+// pollFd is struct pollfd.
+type pollFd struct {
+	fd             int32
+	events, revent int16
+}
+
+// writable reports whether a write to fd would not block now.
+func writable(fd int) bool {
+	fds := [1]pollFd{{fd: int32(fd), events: pollOut}}
+	ts := syscall.Timespec{}
+	n, _, e := syscall.Syscall6(syscall.SYS_PPOLL, uintptr(unsafe.Pointer(&fds[0])), 1, uintptr(unsafe.Pointer(&ts)), 0, 0, 0)
+	return e == 0 && n == 1 && fds[0].revent&pollOut != 0
+}
+
+// send writes b to the socket fd without blocking and without SIGPIPE.
+func send(fd int, b []byte) (int, error) {
+	if err := syscall.Sendto(fd, b, syscall.MSG_DONTWAIT|syscall.MSG_NOSIGNAL, nil); err != nil {
+		return 0, err
+	}
+	return len(b), nil
+}
+
+// notifyDir asks the kernel to send interruptSignal to the thread tid
+// whenever a name in the directory open at d is removed or renamed (dnotify).
+// Unlike inotify, it takes nothing from a per-user budget.
+func notifyDir(d, tid int) error {
+	if _, err := fcntl(d, syscall.F_SETSIG, uintptr(interruptSignal)); err != nil {
+		return err
+	}
+	if _, err := fcntl(d, syscall.F_NOTIFY, dnDelete|dnRename|dnMultishot); err != nil {
+		return err
+	}
+	// After F_NOTIFY, which makes the whole process the owner.
+	owner := [2]int32{fOwnerTid, int32(tid)}
+	if _, _, e := syscall.Syscall(syscall.SYS_FCNTL, uintptr(d), syscall.F_SETOWN_EX, uintptr(unsafe.Pointer(&owner))); e != 0 {
+		return e
+	}
+	return nil
+}
+
+// sigset is the kernel's sigset_t, in unsigned longs as the kernel keeps it.
+type sigset [sigsetWords]uintptr
+
+// add adds sig to the set.
+func (s *sigset) add(sig syscall.Signal) {
+	s[uint(sig-1)/uint(wordBits)] |= 1 << (uint(sig-1) % uint(wordBits))
+}
+
+// sigmask changes the calling thread's signal mask: how is sigUnblock or sigSetmask.
+func sigmask(how uintptr, set *sigset) error {
+	if _, _, e := syscall.RawSyscall6(syscall.SYS_RT_SIGPROCMASK, how, uintptr(unsafe.Pointer(set)), 0, sigsetBytes, 0, 0); e != 0 {
+		return e
+	}
+	return nil
+}
+
+// sigaction is room for struct sigaction on every port.
+type sigaction [sigactionWords]uintptr
+
+// rtSigaction sets sig's action to act if act is not nil, and returns the old one.
+func rtSigaction(sig syscall.Signal, act *sigaction) (old sigaction, err error) {
+	if _, _, e := syscall.RawSyscall6(syscall.SYS_RT_SIGACTION, uintptr(sig), uintptr(unsafe.Pointer(act)), uintptr(unsafe.Pointer(&old)), sigsetBytes, 0, 0); e != 0 {
+		return old, e
+	}
+	return old, nil
+}
+
+// setDisposition sets sig to SIG_DFL, or to SIG_IGN if ignore is set.
+func setDisposition(sig syscall.Signal, ignore bool) {
+	var act sigaction
+	if ignore {
+		*act.handler() = sigIgn
+	}
+	rtSigaction(sig, &act)
+}
+
+// interruptible makes interruptSignal interrupt the calling thread's
+// blocking system calls with EINTR. It unblocks the signal on this thread,
+// since a parent may have left it blocked, and clears SA_RESTART, which Go
+// sets on every handler and under which the kernel would restart the call
+// instead. Only lockpipe sends it, to one thread at a time.
+func interruptible() error {
+	var set sigset
+	set.add(interruptSignal)
+	if err := sigmask(sigUnblock, &set); err != nil {
+		return err
+	}
+	act, err := rtSigaction(interruptSignal, nil)
+	if err != nil {
+		return err
+	}
+	if *act.handler() <= sigIgn { // SIG_DFL or SIG_IGN: the signal would kill lockpipe or not interrupt it
+		return syscall.ENOTSUP
+	}
+	act.clearRestart()
+	_, err = rtSigaction(interruptSignal, &act)
+	return err
+}
+
+// interrupt sends interruptSignal to the thread tid of this process.
+func interrupt(tid int) { syscall.Tgkill(syscall.Getpid(), tid, interruptSignal) }
+
+// sleepUntil sleeps in the kernel until t (monotonic), or until a signal interrupts it.
+func sleepUntil(t time.Time) {
+	if d := time.Until(t); d > 0 {
+		ts := syscall.NsecToTimespec(int64(d))
+		syscall.Nanosleep(&ts, nil)
+	}
+}

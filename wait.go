@@ -1,0 +1,595 @@
+//go:build linux
+
+package main
+
+// The wait on one pipe or several. Each pipe has a waiter: a thread that
+// takes the pipe, then blocks in the kernel, in open(2) until a partner
+// comes and, for a reader, in read(2) until end-of-file. Only a blocked
+// open lets the kernel decide, under the pipe's lock, whether a partner came
+// before lockpipe gave up: interrupted, it fails with EINTR and the partner
+// was not released; otherwise it was. What ends a wait early (the
+// deadline, the pipe leaving its path, another pipe deciding the wait) sets
+// a flag, then interrupts the waiter with a signal, again until it answers;
+// the waiter looks at the flags on every pass, whatever its call returned.
+
+import (
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// request is what read, write or run ask of their pipes.
+type request struct {
+	paths    []string
+	mode     uint32        // for a pipe this call creates
+	timeout  time.Duration // 0: wait for ever
+	nowait   bool          // write: release the readers waiting now, never wait
+	ifExists bool          // nothing at the path counts as released
+	keep     bool          // the pipe, once met, is kept open for CMD's standard streams
+	any      bool          // released by the first pipe that releases, not by every one
+	status   bool          // exit with the status of the hold whose end released it
+	taken    []*handle     // the pipes, when the caller has taken them already (run)
+}
+
+// ending is how one pipe's wait ended.
+type ending int8
+
+const (
+	pending   ending = iota
+	met              // a partner came: a writer, then end-of-file, or a reader
+	holdEnded        // a hold ended: its end-of-file, or before this reader came
+	absent           // --if-exists: nothing at the path
+	removed          // the path no longer leads to the pipe
+	expired          // the deadline came first
+	abandoned        // another pipe decided the wait
+	failed
+)
+
+// phase is where a waiter is, which decides what the deadline may do to it.
+type phase int8
+
+const (
+	taking  phase = iota // at the path, taking the pipe: nobody can have been released yet
+	meeting              // opening or reading the pipe: the kernel decides who meets whom
+	finished
+)
+
+// drainGrace is how long a writer that came just before the deadline has to
+// close its end: one that is let in at the deadline instant was released.
+const drainGrace = 100 * time.Millisecond
+
+// waiter is one pipe's wait, on a thread of its own.
+type waiter struct {
+	w        *wait
+	path     string
+	h        *handle
+	tid      int
+	fd       int       // the pipe open, when it is kept for CMD; -1 otherwise
+	dirs     []int     // the directories whose changes the watch hears of
+	phase    phase     // guarded by w.mu
+	gone     bool      // the watch found the path no longer leads to the pipe; guarded by w.mu
+	opened   time.Time // when a writer came, for a reader; guarded by w.mu
+	end      ending    // once finished
+	rec      record    // the hold's record, when its end released the waiter
+	recorded bool      // the pipe had a record of this run when the waiter came
+	late     bool      // the hold had ended before the waiter came
+	name     string    // the pipe's own name, in its directory
+	err      error     // when failed
+}
+
+// wait is the wait on every pipe of a request.
+type wait struct {
+	r        *request
+	reading  bool
+	doing    string // "reading from pipe at" or "writing to pipe at"
+	deadline time.Time
+	waiters  []*waiter
+	mu       sync.Mutex
+	expired  bool          // the deadline has passed; guarded by mu
+	over     bool          // decided: the waiters still waiting must stop; guarded by mu
+	left     int           // waiters not finished; guarded by mu
+	done     chan struct{} // closed once decided
+}
+
+// await waits on the request's pipes for partners: writers when reading,
+// readers when writing. The deadline starts before anything looks at a path.
+func await(r *request, reading bool) (*wait, error) {
+	w := &wait{r: r, reading: reading, doing: "writing to pipe at", done: make(chan struct{})}
+	if reading {
+		w.doing = "reading from pipe at"
+	}
+	w.left = len(r.paths)
+	for i, p := range r.paths {
+		wr := &waiter{w: w, path: p, fd: -1}
+		if i < len(r.taken) {
+			wr.h = r.taken[i]
+		}
+		w.waiters = append(w.waiters, wr)
+	}
+	setDoing(w.doing + " " + quoteList(r.paths))
+	if r.timeout > 0 {
+		w.deadline = time.Now().Add(r.timeout)
+		go w.clock()
+	}
+	for _, wr := range w.waiters {
+		go wr.run()
+	}
+	<-w.done
+	return w, w.report()
+}
+
+// quoteList quotes each path, separated by commas.
+func quoteList(paths []string) string {
+	q := make([]string, len(paths))
+	for i, p := range paths {
+		q[i] = strconv.Quote(p)
+	}
+	return strings.Join(q, ", ")
+}
+
+// run is the waiter's thread: take the pipe, meet a partner already there,
+// or block until one comes or the wait must end.
+func (wr *waiter) run() {
+	runtime.LockOSThread() // for good: the signal that interrupts the wait is sent to this thread
+	wr.tid = syscall.Gettid()
+	if err := interruptible(); err != nil {
+		wr.finish(failed, sysError("set up the wait on", wr.path, err))
+		return
+	}
+	end, err := pending, error(nil)
+	if wr.h == nil {
+		end, err = wr.take()
+	}
+	if end != pending || err != nil {
+		wr.finish(end, err)
+		return
+	}
+	debug(wr.w.doing + " " + strconv.Quote(wr.path))
+	// As status finds a lockpipe that waits in open(2): by its handle, and its thread's name.
+	nameThread(map[bool]string{true: "read", false: "write"}[wr.w.reading] + " fd " + strconv.Itoa(wr.h.fd))
+	if wr.w.reading {
+		wr.prepare() // a reader's meet needs the record
+	}
+	if end = wr.enter(); end != pending {
+		wr.finish(end, nil)
+		return
+	}
+	if end, err = wr.meet(); end == pending && err == nil {
+		if !wr.w.reading {
+			wr.prepare() // after a meet that released nobody
+		}
+		catchSignals()
+		end, err = wr.block()
+	}
+	wr.finish(end, err)
+}
+
+// prepare does what the wait needs of the path before the waiter blocks:
+// it reads a reader's record, and opens the directories whose changes the
+// watch will hear of (the pipe's, and the path's own when it ends in a link).
+func (wr *waiter) prepare() {
+	if wr.w.reading {
+		wr.rec, wr.recorded = wr.h.readRecord()
+	}
+	dir, name := wr.h.location()
+	wr.name = name
+	for _, d := range []string{dir, parent(wr.path)} {
+		if len(wr.dirs) > 0 && d == dir {
+			continue
+		}
+		if fd, err := syscall.Open(d, syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_CLOEXEC, 0); err == nil {
+			wr.dirs = append(wr.dirs, fd)
+		}
+	}
+}
+
+// take takes the named pipe, creating it unless --nowait or --if-exists say otherwise.
+func (wr *waiter) take() (ending, error) {
+	r, q := wr.w.r, strconv.Quote(wr.path)
+	if !r.nowait && !r.ifExists {
+		h, err := ensure(wr.path, r.mode)
+		wr.h = h
+		return pending, err
+	}
+	debug("checking if pipe exists at " + q)
+	h, err := pipeAt(wr.path)
+	switch {
+	case h != nil:
+		info("pipe exists at " + q)
+		wr.h = h
+		return pending, nil
+	case err != nil:
+		return failed, err
+	case r.ifExists:
+		info("pipe does not exist at " + q + "; nothing to wait for (--if-exists)")
+		return absent, nil
+	}
+	return failed, warnLine(statusNobody, "pipe does not exist at "+q+"; nobody to release")
+}
+
+// enter moves the waiter from its path to its pipe, unless the wait was decided meanwhile.
+func (wr *waiter) enter() ending {
+	w := wr.w
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	switch {
+	case w.over:
+		return abandoned
+	case w.expired:
+		return expired
+	}
+	wr.phase = meeting
+	return pending
+}
+
+// meet opens the pipe without waiting when a partner is already there: for
+// a writer, readers waiting now; for a reader, a hold, or a hold that has ended.
+func (wr *waiter) meet() (ending, error) {
+	if !wr.w.reading {
+		// ENXIO (no reader) leaves the pipe's state untouched.
+		fd, err := wr.h.reopen(syscall.O_WRONLY | syscall.O_NONBLOCK)
+		switch {
+		case err == nil:
+			return wr.keepOrClose(fd, met), nil
+		case err == syscall.ENXIO && wr.w.r.nowait:
+			return failed, warnLine(statusNobody, "nobody is waiting to read from pipe at "+strconv.Quote(wr.path))
+		case err != syscall.ENXIO:
+			return failed, sysError("open pipe at", wr.path, err)
+		}
+		return pending, nil
+	}
+	if !wr.recorded {
+		return pending, nil
+	}
+	fd, err := wr.h.reopen(syscall.O_RDONLY | syscall.O_NONBLOCK)
+	if err != nil {
+		return failed, sysError("open pipe at", wr.path, err)
+	}
+	if wr.w.r.keep {
+		return wr.keepOrClose(fd, wr.heldOrMet()), nil // CMD reads from the holders' writers, or end-of-file
+	}
+	var b [1]byte // a reader discards what it reads anyway
+	if n, err := syscall.Read(fd, b[:]); n == 0 && err == nil {
+		syscall.Close(fd)
+		wr.late = true
+		return wr.heldOrMet(), nil // no writer now: the hold is over
+	}
+	setBlocking(fd) // held now: wait for its end-of-file
+	wr.fd = fd
+	return pending, nil
+}
+
+// heldOrMet is how a reader ends at end-of-file: by a hold's end when the pipe has a record of this run.
+func (wr *waiter) heldOrMet() ending {
+	var found bool
+	if wr.rec, found = wr.h.readRecord(); found {
+		return holdEnded
+	}
+	return met
+}
+
+// keepOrClose keeps the pipe open for CMD when asked to, and closes it otherwise.
+func (wr *waiter) keepOrClose(fd int, end ending) ending {
+	if wr.w.r.keep {
+		setBlocking(fd) // CMD gets the pipe as a shell's redirection would
+		wr.fd = fd
+	} else {
+		syscall.Close(fd)
+	}
+	return end
+}
+
+// block waits in open(2) until a partner comes, then, for a reader, in
+// read(2) until end-of-file; first the watch starts telling it whether the
+// path still leads to its pipe.
+func (wr *waiter) block() (ending, error) {
+	paths.add(wr)
+	if wr.fd >= 0 { // a held pipe, already open: its end-of-file ends the wait
+		fd := wr.fd
+		wr.fd = -1
+		return wr.drain(fd), nil
+	}
+	flags := syscall.O_WRONLY
+	if wr.w.reading {
+		flags = syscall.O_RDONLY
+	}
+	for {
+		if end := wr.stop(); end != pending {
+			return end, nil
+		}
+		fd, err := wr.h.reopen(flags)
+		switch {
+		case err == syscall.EINTR:
+			continue
+		case err == syscall.ENOENT:
+			return removed, nil // without procfs: another inode is at the path
+		case err != nil:
+			return failed, sysError("open pipe at", wr.path, err)
+		}
+		// The kernel decided: a partner came.
+		if !wr.w.reading {
+			if wr.w.r.keep && wr.movedAway() {
+				syscall.Close(fd) // a delete let this writer in, and took its readers
+				return removed, nil
+			}
+			return wr.keepOrClose(fd, met), nil
+		}
+		wr.w.mu.Lock()
+		wr.opened = time.Now()
+		wr.w.mu.Unlock()
+		if wr.w.r.keep {
+			return wr.keepOrClose(fd, met), nil
+		}
+		return wr.drain(fd), nil
+	}
+}
+
+// movedAway reports whether the pipe is no longer at its name (delete
+// moves it before it releases anyone), from /proc, which walks no path.
+func (wr *waiter) movedAway() bool {
+	if !procfs() {
+		return !wr.h.leads()
+	}
+	at, err := readlink(procSelfFd + strconv.Itoa(wr.h.fd))
+	return err != nil || !strings.HasSuffix(at, "/"+wr.name)
+}
+
+// drain reads the pipe until end-of-file, looking at the flags on every
+// pass, so that a writer that never stops writing cannot hold it.
+func (wr *waiter) drain(fd int) ending {
+	defer syscall.Close(fd)
+	var buf [4096]byte
+	for {
+		n, err := syscall.Read(fd, buf[:])
+		if n == 0 && err == nil {
+			return wr.heldOrMet()
+		}
+		if end := wr.stop(); end != pending {
+			return end
+		}
+		if err != nil && err != syscall.EINTR && err != syscall.EAGAIN {
+			wr.err = sysError("read from pipe at", wr.path, err)
+			return failed
+		}
+	}
+}
+
+// stop returns why the waiter must stop waiting, or pending.
+func (wr *waiter) stop() ending {
+	w := wr.w
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	switch {
+	case wr.gone:
+		return removed
+	case w.over:
+		return abandoned
+	case w.expired && !time.Now().Before(wr.limit()):
+		return expired
+	}
+	return pending
+}
+
+// limit is when the waiter times out: the deadline, or a little later for a
+// writer that came just before it. Called with w.mu held.
+func (wr *waiter) limit() time.Time {
+	if g := wr.opened.Add(drainGrace); !wr.opened.IsZero() && g.After(wr.w.deadline) {
+		return g
+	}
+	return wr.w.deadline
+}
+
+// finish records how the waiter ended and decides the wait if that settles it.
+func (wr *waiter) finish(end ending, err error) {
+	if err != nil && end == pending {
+		end = failed
+	}
+	w := wr.w
+	paths.remove(wr)
+	if wr.h != nil && wr.fd < 0 {
+		wr.h.close()
+	}
+	w.mu.Lock()
+	wr.phase, wr.end = finished, end
+	if wr.err == nil {
+		wr.err = err
+	}
+	w.left--
+	decided := w.left == 0 || end == failed || w.r.any && end != abandoned && end != expired
+	w.mu.Unlock()
+	if decided {
+		w.decide()
+	}
+}
+
+// decide ends the wait: the waiters still waiting stop, and whoever awaits
+// it learns the outcome once they have (or have been left, stuck in a file
+// system that stopped answering).
+func (w *wait) decide() {
+	w.mu.Lock()
+	if w.over {
+		w.mu.Unlock()
+		return
+	}
+	w.over = true
+	w.mu.Unlock()
+	w.interruptAll()
+	close(w.done)
+}
+
+// interruptAll interrupts every waiter that is in its pipe's open or read
+// until it has finished, again and again, since a signal that lands just
+// before the call starts is lost; a waiter that has not answered within a
+// second is stuck in a file system, where nobody can have met it.
+func (w *wait) interruptAll() {
+	for try := 0; try < 100; try++ {
+		w.mu.Lock()
+		var tids []int
+		for _, wr := range w.waiters {
+			if wr.phase == meeting {
+				tids = append(tids, wr.tid)
+			}
+		}
+		w.mu.Unlock()
+		if len(tids) == 0 {
+			return
+		}
+		for _, tid := range tids {
+			interrupt(tid)
+		}
+		nap(10 * time.Millisecond)
+	}
+}
+
+// markGone tells the waiter its path no longer leads to its pipe, and interrupts it until it has finished.
+func (wr *waiter) markGone() {
+	w := wr.w
+	w.mu.Lock()
+	wr.gone = wr.phase != finished
+	tid, waiting := wr.tid, wr.phase == meeting
+	w.mu.Unlock()
+	for try := 0; waiting && try < 100; try++ {
+		interrupt(tid)
+		nap(10 * time.Millisecond)
+		w.mu.Lock()
+		waiting = wr.phase == meeting
+		w.mu.Unlock()
+	}
+}
+
+// clock sleeps until the deadline, then ends the wait: waiters in the
+// pipe's open or read are interrupted and report what the kernel decided
+// (a writer that came at that instant has its grace); waiters still at
+// their path released nobody, and are left there.
+func (w *wait) clock() {
+	for {
+		sleepUntil(w.limit())
+		w.mu.Lock()
+		over, early := w.over, time.Now().Before(w.limitLocked())
+		w.expired = !over && !early
+		w.mu.Unlock()
+		switch {
+		case over:
+			return
+		case early: // a signal, or a writer's grace
+			continue
+		}
+		w.interruptAll()
+		w.decide()
+		return
+	}
+}
+
+// limit is when the wait times out.
+func (w *wait) limit() time.Time {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.limitLocked()
+}
+
+// limitLocked is limit, with w.mu held: the latest limit of the waiters still meeting.
+func (w *wait) limitLocked() time.Time {
+	l := w.deadline
+	for _, wr := range w.waiters {
+		if g := wr.limit(); wr.phase == meeting && g.After(l) {
+			l = g
+		}
+	}
+	return l
+}
+
+// report logs how each pipe released the wait and returns its outcome: nil,
+// the first failure, the timeout naming what is still missing, or with
+// --status the first holder's status that is not 0.
+func (w *wait) report() error {
+	var released, missing []*waiter
+	for _, wr := range w.waiters {
+		switch wr.end {
+		case failed:
+			return wr.err
+		case met, holdEnded, absent, removed:
+			released = append(released, wr)
+		default:
+			missing = append(missing, wr)
+		}
+	}
+	if len(released) == 0 || !w.r.any && len(missing) > 0 {
+		return w.timedOut(missing)
+	}
+	status := 0
+	for _, wr := range released {
+		if err := wr.report(); err != nil {
+			return err
+		}
+		if s := wr.rec.status(); wr.end == holdEnded && w.r.status && status == 0 {
+			status = s
+		}
+	}
+	if status != 0 {
+		return infoLine(status, "exiting with the status of the hold (--status)")
+	}
+	return nil
+}
+
+// report logs how the pipe released its waiter; a pipe kept for CMD that
+// was removed gives a reader end-of-file, and a writer nothing to write to.
+func (wr *waiter) report() error {
+	q := strconv.Quote(wr.path)
+	switch {
+	case wr.end == met && wr.w.reading:
+		info("read from pipe at " + q)
+	case wr.end == met:
+		info("wrote to pipe at " + q)
+	case wr.end == holdEnded && wr.late:
+		info("pipe at " + q + " was held and no longer is; nothing left to wait for (" + wr.rec.String() + ")")
+	case wr.end == holdEnded:
+		info("the hold on pipe at " + q + " ended (" + wr.rec.String() + ")")
+	case wr.end == removed && wr.w.r.keep && !wr.w.reading:
+		return warnLine(statusNobody, "pipe removed while "+wr.w.doing+" "+q+", and nobody reads it; CMD not run")
+	case wr.end == removed && wr.w.r.keep:
+		var p [2]int
+		if err := syscall.Pipe2(p[:], syscall.O_CLOEXEC); err != nil {
+			return sysError("give CMD end-of-file for", wr.path, err)
+		}
+		syscall.Close(p[1])
+		wr.fd = p[0]
+		info("pipe removed while " + wr.w.doing + " " + q + "; CMD reads end-of-file")
+	case wr.end == removed:
+		info("pipe removed while " + wr.w.doing + " " + q + "; nothing left to wait for")
+	}
+	return nil
+}
+
+// timedOut is the failure of a wait whose deadline came first, naming,
+// when it waited on several pipes, each one still waiting and why.
+func (w *wait) timedOut(missing []*waiter) error {
+	msg := "timed out after " + w.r.timeout.String() + " while " + w.doing + " " + strconv.Quote(w.r.paths[0])
+	if len(w.waiters) > 1 {
+		msg = "timed out after " + w.r.timeout.String() + " while " + strings.Replace(w.doing, "pipe at", "pipes at", 1) +
+			" " + quoteList(w.r.paths) + "; still waiting:"
+		for i, wr := range missing {
+			if i > 0 {
+				msg += ","
+			}
+			msg += " " + strconv.Quote(wr.path) + " (" + wr.why() + ")"
+		}
+	}
+	return warnLine(statusTimeout, msg)
+}
+
+// why says why a pipe still waited at the deadline.
+func (wr *waiter) why() string {
+	switch {
+	case wr.h == nil || !wr.h.present():
+		return "its path did not answer"
+	case !wr.w.reading:
+		return "nobody reads it"
+	}
+	if pids := writersOf(&wr.h.st); len(pids) > 0 {
+		return "held by PID " + strings.Join(pids, ", ")
+	}
+	return "nobody has written to it"
+}
