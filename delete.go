@@ -5,7 +5,8 @@ package main
 // delete: release everyone waiting on a named pipe, then remove it, without
 // ever removing anything else. There is no unlink by inode, so delete moves
 // whatever the path names to a name of its own beside it,
-// ".lockpipe-deleting-NAME.INODE" (the inode of the pipe it took), before
+// ".lockpipe-deleting-NAME.INODE" (the inode of the pipe it took, and -N
+// after it when a file of the user's has that name), before
 // anyone is released (a delete that cannot remove releases nobody), then
 // releases and removes it if it is a named pipe, and puts anything else back.
 
@@ -59,9 +60,14 @@ func remove(path string) (removed bool, err error) {
 	if !h.present() {
 		return false, nil
 	}
-	private := deletingName(name, h.st.Ino)
 	defer unstoppable()() // no signal ends lockpipe while the path is moved away
-	switch err := moveNoReplace(d, name, private); err {
+	private := deletingName(name, h.st.Ino)
+	err = moveNoReplace(d, name, private)
+	for n := 2; err == syscall.EEXIST && n <= tries; n++ { // a name of the user's: take another
+		private = deletingName(name, h.st.Ino) + "-" + strconv.Itoa(n)
+		err = moveNoReplace(d, name, private)
+	}
+	switch err {
 	case nil:
 	case syscall.ENOENT:
 		return false, nil
@@ -139,7 +145,8 @@ func releaseAndUnlink(d int, m *handle, private string) error {
 func finishKilled(d int, dir, name string) {
 	prefix := privateName("deleting", name) + "."
 	for _, entry := range namesIn(d) {
-		ino, err := strconv.ParseUint(strings.TrimPrefix(entry, prefix), 10, 64)
+		number, _, _ := strings.Cut(strings.TrimPrefix(entry, prefix), "-") // INODE, or INODE-N
+		ino, err := strconv.ParseUint(number, 10, 64)
 		if !strings.HasPrefix(entry, prefix) || err != nil {
 			continue
 		}

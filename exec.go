@@ -47,11 +47,16 @@ func lookPath(name, path string) (string, error) {
 	return "", errorLine(statusNotFound, "cannot run "+strconv.Quote(name)+": not found in "+where)
 }
 
-// cannotRun reports a failed exec of argv[0].
+// cannotRun reports a failed exec of argv[0]: 127 when it is not there, 126
+// when it cannot be run, and otherwise the errno of what lockpipe lacked to
+// start it (24 for descriptors).
 func cannotRun(name string, err error) error {
 	status := statusCannotRun
-	if err == syscall.ENOENT {
+	switch err {
+	case syscall.ENOENT:
 		status = statusNotFound
+	case syscall.EMFILE, syscall.ENFILE, syscall.ENOMEM, syscall.EAGAIN:
+		status = int(err.(syscall.Errno))
 	}
 	return errorLine(status, "cannot run "+strconv.Quote(name)+": "+err.Error())
 }

@@ -155,10 +155,36 @@ func cleanEnv() []string {
 // child is a running process with its output captured.
 type child struct {
 	cmd    *exec.Cmd
-	stdout bytes.Buffer
-	stderr bytes.Buffer
+	stdout output
+	stderr output
 	done   chan struct{}
 }
+
+// output is what a child writes to a stream, which the test may read while the child runs.
+type output struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+// Write appends to the output.
+func (o *output) Write(b []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.buf.Write(b)
+}
+
+// String returns what was written so far.
+func (o *output) String() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.buf.String()
+}
+
+// Bytes returns a copy of what was written so far.
+func (o *output) Bytes() []byte { return []byte(o.String()) }
+
+// Len returns how many bytes were written so far.
+func (o *output) Len() int { return len(o.String()) }
 
 // newChild prepares argv with env added to the clean environment.
 func newChild(env []string, argv ...string) *child {

@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"debug/elf"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -102,5 +103,48 @@ func TestStaticBinary(t *testing.T) {
 	}
 	if libs, _ := f.ImportedLibraries(); len(libs) != 0 {
 		t.Errorf("imports %v", libs)
+	}
+}
+
+// TestInstallWithoutTmpfile installs into a FUSE file system without
+// O_TMPFILE (bindfs, as NFS, 9p and most FUSE file systems): the copy has a
+// name of its own until it is whole, and install ends, twice, leaving nothing.
+func TestInstallWithoutTmpfile(t *testing.T) {
+	t.Parallel()
+	needRoot(t, "bindfs", "umount")
+	src, mnt := t.TempDir(), t.TempDir()
+	if out, err := exec.Command("bindfs", src, mnt).CombinedOutput(); err != nil {
+		skip(t, "cannot mount with bindfs: "+err.Error()+" "+string(out))
+	}
+	t.Cleanup(func() { exec.Command("umount", mnt).Run() })
+	if fd, err := syscall.Open(mnt, oTmpfile|syscall.O_WRONLY, 0o600); err == nil {
+		syscall.Close(fd)
+		t.Skip("this bindfs supports O_TMPFILE: the test proves nothing here")
+	}
+	data, err := os.ReadFile(bin)
+	must(t, err)
+	for i := 0; i < 2; i++ { // into nothing, then over the copy
+		if st, _, stderr := lockpipe(t, nil, "install", mnt); st != 0 {
+			t.Fatalf("install %d: status %d, stderr %q", i+1, st, stderr)
+		}
+	}
+	if got, _ := os.ReadFile(filepath.Join(src, "lockpipe")); !bytes.Equal(got, data) {
+		t.Errorf("copy differs (%d bytes)", len(got))
+	}
+	if entries, _ := os.ReadDir(src); len(entries) != 1 {
+		t.Errorf("left behind: %v", entries)
+	}
+}
+
+// TestInstallIntoFullFilesystem installs into a file system too small for
+// the binary: 28 (ENOSPC) with the cause in its line, and nothing left.
+func TestInstallIntoFullFilesystem(t *testing.T) {
+	t.Parallel()
+	needRoot(t, "unshare", "mount")
+	d := t.TempDir()
+	script := `mount -t tmpfs -o size=256k lockpipe-test "$0" && "$1" install "$0"; st=$?; ls -A "$0"; exit $st`
+	c := newChild(nil, "unshare", "--mount", "/bin/sh", "-c", script, d, bin).start(t)
+	if st := c.status(t); st != 28 || !strings.Contains(c.stderr.String(), "no space left on device") || c.stdout.String() != "" {
+		t.Errorf("status %d, stderr %q, left %q", st, c.stderr.String(), c.stdout.String())
 	}
 }

@@ -158,7 +158,7 @@ func TestHoldPipeUse(t *testing.T) {
 	if st, _, _ := lockpipe(t, nil, "delete", "-p", p); st != 0 || there(p) {
 		t.Errorf("delete of a held pipe: %d, still there %v", st, there(p))
 	}
-	checkRemoved(t, r, "read", p)
+	checkRemoved(t, r, "read", p, byEvent)
 	if !h.running() {
 		t.Error("hold ended with the delete")
 	}
@@ -195,10 +195,16 @@ func TestHoldSignals(t *testing.T) {
 	t.Run("without CMD", func(t *testing.T) {
 		t.Parallel()
 		p := pipePath(t)
-		h := spawn(t, nil, "hold", "-p", p)
+		h := spawn(t, []string{"LOCKPIPE_LOG_FILTER=debug"}, "hold", "-p", p)
 		waitFor(t, "the pipe held", func() bool { return holds(h.pid(), p) })
 		r := spawn(t, nil, "read", "-p", p)
 		blocked(t, r.pid())
+		for _, sig := range []syscall.Signal{syscall.SIGUSR1, syscall.SIGUSR2} { // ignored, as by every command
+			h.cmd.Process.Signal(sig)
+			waitFor(t, signalName(sig)+" ignored", func() bool {
+				return strings.Contains(h.stderr.String(), "ignoring "+signalName(sig)+" while holding pipe at")
+			})
+		}
 		h.cmd.Process.Signal(syscall.SIGTERM)
 		if st := h.status(t); st != 143 {
 			t.Errorf("hold: %d %q", st, h.stderr.String())
@@ -369,5 +375,109 @@ func TestRunAsPID1(t *testing.T) {
 	lockpipe(t, nil, "write", "-p", p)
 	if st := u.status(t); st != 0 {
 		t.Errorf("status %d, stderr %q", st, u.stderr.String())
+	}
+}
+
+// fullStderr returns a pipe to give a child as its standard error, and a
+// function that fills it, as a stuck log collector leaves it.
+func fullStderr(t *testing.T) (w *os.File, fill func()) {
+	r, w, err := os.Pipe()
+	must(t, err)
+	t.Cleanup(func() { r.Close() })
+	return w, func() {
+		full := fillPipe(t, r)
+		t.Cleanup(func() {
+			if n := queued(t, r); n < full {
+				t.Errorf("the pipe was drained meanwhile (%d of %d bytes left): the test proves nothing", n, full)
+			}
+		})
+	}
+}
+
+// TestSupervisorsWithFullStderr checks that a log nobody drains stops no
+// supervision: hold still returns CMD's status, releasing its readers, and
+// run still stops CMD once released.
+func TestSupervisorsWithFullStderr(t *testing.T) {
+	t.Parallel()
+	t.Run("hold", func(t *testing.T) {
+		t.Parallel()
+		p, q := pipePath(t), pipePath(t)
+		must(t, syscall.Mkfifo(q, 0o600))
+		w, fill := fullStderr(t)
+		h := newChild(nil, bin, "hold", "-p", p, "--", "/bin/sh", "-c", `read x < "$0"; exit 3`, q)
+		h.cmd.Stderr = w
+		h.start(t)
+		w.Close()
+		waitFor(t, "the pipe held", func() bool { return holds(h.pid(), p) })
+		r := spawn(t, nil, "read", "-p", p)
+		blocked(t, r.pid())
+		fill()
+		must(t, os.WriteFile(q, []byte("end\n"), 0o600)) // CMD reads it and exits 3
+		if st := h.status(t); st != 3 {
+			t.Errorf("hold: status %d", st)
+		}
+		released(t, r, p)
+	})
+	t.Run("run", func(t *testing.T) {
+		t.Parallel()
+		p, marker := pipePath(t), filepath.Join(t.TempDir(), "marker")
+		w, fill := fullStderr(t)
+		c := newChild(nil, bin, "run", "-p", p, "--", "/bin/sh", "-c", `exec 2>/dev/null; trap 'echo stopped > "$0"; exit 0' TERM; while :; do sleep 0.1; done`, marker)
+		c.cmd.Stderr = w
+		c.start(t)
+		w.Close()
+		blocked(t, c.pid())
+		fill()
+		lockpipe(t, nil, "write", "-p", p)
+		if st := c.status(t); st != 0 || !there(marker) {
+			t.Errorf("run: status %d, CMD stopped: %v", st, there(marker))
+		}
+	})
+}
+
+// TestSignalBurst sends hold a burst of SIGUSR1 while its log is stuck,
+// then SIGTERM: every signal has a queue of its own, so SIGTERM reaches CMD.
+func TestSignalBurst(t *testing.T) {
+	t.Parallel()
+	p := pipePath(t)
+	w, fill := fullStderr(t)
+	h := newChild(nil, bin, "hold", "-p", p, "--", "/bin/sh", "-c", `exec 2>/dev/null; trap : USR1; trap 'exit 7' TERM; while :; do sleep 0.1; done`)
+	h.cmd.Stderr = w
+	h.start(t)
+	w.Close()
+	var cmd int
+	waitFor(t, "CMD's traps set", func() bool {
+		cmd = onlyChild(h.pid())
+		return cmd > 0 && statusField(t, cmd, "SigCgt", 16)&(1<<(syscall.SIGTERM-1)) != 0
+	})
+	fill()
+	for i := 0; i < 50; i++ {
+		h.cmd.Process.Signal(syscall.SIGUSR1)
+	}
+	h.cmd.Process.Signal(syscall.SIGTERM)
+	if st := h.status(t); st != 7 {
+		t.Errorf("hold: status %d: SIGTERM did not reach CMD", st)
+	}
+}
+
+// TestRunFewDescriptors runs run under low descriptor limits: it fails
+// before CMD starts, or it works; if its wait fails after CMD started, CMD
+// is stopped as on a release (its signal, then the grace), never left to die
+// unwarned by SIGKILL with lockpipe.
+func TestRunFewDescriptors(t *testing.T) {
+	t.Parallel()
+	for limit := 4; limit <= 9; limit++ {
+		t.Run(fmt.Sprint(limit), func(t *testing.T) {
+			t.Parallel()
+			p := pipePath(t)
+			c := newChild(nil, "/bin/sh", "-c", fmt.Sprintf(`ulimit -n %d && exec "$0" run -p "$1" -- sleep 3600`, limit), bin, p).start(t)
+			waitFor(t, "run waiting, or ended", func() bool { waits, exists := waiting(c.pid()); return waits || !exists || !c.running() })
+			lockpipe(t, nil, "write", "--nowait", "-p", p) // 6 if it is gone
+			st, stderr := c.status(t), c.stderr.String()
+			started, stopped := strings.Contains(stderr, `started "sleep"`), strings.Contains(stderr, "sent SIGTERM to its process group")
+			if started && !stopped || !started && st == 0 {
+				t.Errorf("ulimit -n %d: status %d, stderr %q", limit, st, stderr)
+			}
+		})
 	}
 }

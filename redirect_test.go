@@ -199,3 +199,35 @@ func TestRedirectAsPID1AndBareRoot(t *testing.T) {
 		}
 	})
 }
+
+// TestRedirectRemoved deletes or removes the pipe while lockpipe waits to
+// connect it: a sender's CMD never runs (6: the pipe it would write into
+// is gone, whoever let it in), 20 times over against delete's own open; a
+// receiver's CMD reads end-of-file, also in a root without /proc.
+func TestRedirectRemoved(t *testing.T) {
+	t.Parallel()
+	t.Run("sender, by delete", func(t *testing.T) {
+		t.Parallel()
+		for i := 0; i < 20; i++ {
+			p, marker := pipePath(t), filepath.Join(t.TempDir(), "ran")
+			w := spawn(t, nil, "write", "--stdout", "-p", p, "--", "touch", marker)
+			blocked(t, w.pid())
+			lockpipe(t, nil, "delete", "-p", p)
+			if st := w.status(t); st != 6 || there(marker) || !strings.Contains(w.stderr.String(), "and nobody reads it; CMD not run") {
+				t.Fatalf("round %d: status %d, CMD ran %v, stderr %q", i, st, there(marker), w.stderr.String())
+			}
+		}
+	})
+	t.Run("receiver in a root without /proc", func(t *testing.T) {
+		t.Parallel()
+		needRoot(t, "chroot", "busybox")
+		busybox, _ := exec.LookPath("busybox")
+		root := bareRoot(t, "cat", busybox)
+		r := newChild(nil, "chroot", root, "/lockpipe", "read", "--stdin", "-p", "/run/p", "--", "/cat").start(t)
+		blocked(t, r.pid())
+		must(t, os.Remove(filepath.Join(root, "run", "p")))
+		if st := r.statusWithin(t, lookBound); st != 0 || r.stdout.String() != "" || !strings.Contains(r.stderr.String(), "CMD reads end-of-file") {
+			t.Errorf("status %d, stdout %q, stderr %q", st, r.stdout.String(), r.stderr.String())
+		}
+	})
+}

@@ -134,6 +134,8 @@ func (o *signalOwner) act(sig syscall.Signal) {
 		}
 	case sig != syscall.SIGUSR1 && sig != syscall.SIGUSR2:
 		o.end(sig)
+	default:
+		debug("ignoring " + signalName(sig) + " while " + doingNow())
 	}
 }
 

@@ -265,11 +265,16 @@ func TestVanishingPipe(t *testing.T) {
 // TestNoNamedPipesHere checks the message on a file system that cannot hold named pipes.
 func TestNoNamedPipesHere(t *testing.T) {
 	t.Parallel()
-	needRoot(t)
-	p := "/sys/kernel/lockpipe-test"
-	st, _, stderr := lockpipe(t, nil, "create", "-p", p)
-	if st != 95 || !strings.Contains(stderr, "does not support named pipes") {
-		t.Errorf("status %d, stderr %q", st, stderr)
+	for _, p := range []string{"/sys/kernel/lockpipe-test", "/proc/lockpipe-test", "/proc/self/lockpipe-test"} {
+		for _, cmd := range []string{"create", "read", "hold"} {
+			if strings.HasPrefix(p, "/sys") && os.Geteuid() != 0 {
+				continue // sysfs refuses others with EACCES first
+			}
+			st, _, stderr := lockpipe(t, nil, cmd, "-p", p)
+			if want := "cannot create pipe at " + strconv.Quote(p) + ": the file system there does not support named pipes"; st != 95 || !strings.Contains(stderr, want) {
+				t.Errorf("%s -p %s: status %d, stderr %q", cmd, p, st, stderr)
+			}
+		}
 	}
 }
 
@@ -365,5 +370,50 @@ func TestNotProcfs(t *testing.T) {
 	}
 	if after := snapshot(t, decoy); after != before {
 		t.Errorf("the decoy changed:\n%s\nbecame:\n%s", before, after)
+	}
+}
+
+// TestUsersNamesLeftAlone puts a user's files, a directory and a named pipe
+// with a reader at the names lockpipe gives its own files (those of this
+// version and of earlier ones), and runs every command beside them: nothing
+// of the user's is moved, removed, changed or released.
+func TestUsersNamesLeftAlone(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	p, q := filepath.Join(dir, "p"), filepath.Join(dir, "q")
+	lockpipe(t, nil, "create", "-p", p)
+	var st syscall.Stat_t
+	must(t, syscall.Stat(p, &st))
+	files := []string{".lockpipe-deleting-p", ".lockpipe-deleting-p." + strconv.FormatUint(st.Ino, 10), ".lockpipe-deleting-p.1", ".lockpipe-record-p"}
+	for _, f := range files {
+		must(t, os.WriteFile(filepath.Join(dir, f), []byte("the user's "+f+"\n"), 0o644))
+	}
+	must(t, os.Mkdir(filepath.Join(dir, ".lockpipe-deleting-q"), 0o755))
+	users := filepath.Join(dir, ".lockpipe-deleting-q.1")
+	must(t, syscall.Mkfifo(users, 0o600))
+	r := spawn(t, nil, "read", "-p", users)
+	blocked(t, r.pid())
+	entries := append(files, ".lockpipe-deleting-q", ".lockpipe-deleting-q.1")
+	before := map[string]string{}
+	for _, e := range entries {
+		before[e] = snapshot(t, filepath.Join(dir, e))
+	}
+	for _, args := range [][]string{{"exists", "-p", p}, {"create", "-p", p}, {"read", "--if-exists", "-p", q},
+		{"hold", "-p", p, "--", "true"}, {"create", "-p", q}, {"delete", "-p", q}, {"create", "-p", q},
+		{"delete", "-p", q}, {"delete", "-p", p}} {
+		if st, _, stderr := lockpipe(t, nil, args...); st != 0 {
+			t.Errorf("%v: status %d, stderr %q", args, st, stderr)
+		}
+	}
+	for _, e := range entries {
+		if after := snapshot(t, filepath.Join(dir, e)); after != before[e] {
+			t.Errorf("%s changed:\n%s\nbecame:\n%s", e, before[e], after)
+		}
+	}
+	if w, _ := waiting(r.pid()); !w {
+		t.Errorf("the reader of the user's pipe was released: %q", r.stderr.String())
+	}
+	if there(p) || there(q) {
+		t.Error("a pipe of lockpipe's was not deleted")
 	}
 }
