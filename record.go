@@ -139,13 +139,18 @@ func (h *handle) readRecordAt(d int, name string) (r record, found, ours bool) {
 
 // readRecord returns the pipe's record of this run, if it has one.
 func (h *handle) readRecord() (record, bool) {
+	r, found, _ := h.recordOf()
+	return r, found
+}
+
+// recordOf reads the pipe's record, as readRecordAt does.
+func (h *handle) recordOf() (r record, found, ours bool) {
 	d, name, err := h.recordDir(oPath)
 	if err != nil {
-		return record{}, false
+		return r, false, false
 	}
 	defer syscall.Close(d)
-	r, found, _ := h.readRecordAt(d, name)
-	return r, found
+	return h.readRecordAt(d, name)
 }
 
 // writeRecord replaces the pipe's record with r, unless the name is taken

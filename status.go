@@ -174,8 +174,10 @@ func describePipe(out *strings.Builder, path string) error {
 	out.WriteString(q + " pipe mode=0" + strconv.FormatUint(uint64(st.Mode&0o7777), 8) +
 		" uid=" + strconv.Itoa(int(st.Uid)) + " gid=" + strconv.Itoa(int(st.Gid)) + "\n")
 	h := &handle{path: path, fd: -1, st: st, fifo: true}
-	rec, found := h.readRecord()
+	rec, found, ours := h.recordOf()
 	switch {
+	case ours && !found:
+		out.WriteString(q + " record stale\n") // another pipe's at this name, or another boot's
 	case !found:
 		out.WriteString(q + " record none\n")
 	case rec.how == "held":

@@ -529,7 +529,7 @@ func (w *wait) report() error {
 		}
 	}
 	if status != 0 {
-		return infoLine(status, "exiting with the status of the hold (--status)")
+		return infoLine(status, "exiting with the hold's status, "+strconv.Itoa(status)+" (--status)")
 	}
 	return nil
 }
