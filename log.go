@@ -46,13 +46,14 @@ type lineWriter struct {
 	fd     int
 	chosen bool // out, send and look are decided, at the first line
 	out    int  // the descriptor written to
+	fifo   bool // a pipe
+	own    bool // out is a description of lockpipe's own, non-blocking
 	send   bool // a socket: send(2) with MSG_DONTWAIT
-	look   bool // a terminal or a pipe lockpipe could not reopen: written only when poll(2) says it fits
+	look   bool // a terminal or a pipe: written only when poll(2) says it fits
 }
 
-// choose decides how to write to fd without blocking. A pipe is reopened
-// through /proc: a description of lockpipe's own, non-blocking, since setting
-// O_NONBLOCK on the one it shares with other processes would change theirs.
+// choose decides how to write to fd without blocking: a terminal or a pipe
+// after poll(2) said a line fits, a socket with MSG_DONTWAIT.
 func (w *lineWriter) choose() {
 	w.out, w.chosen = w.fd, true
 	var st syscall.Stat_t
@@ -61,16 +62,33 @@ func (w *lineWriter) choose() {
 	}
 	switch st.Mode & syscall.S_IFMT {
 	case syscall.S_IFIFO:
-		fd, err := syscall.Open("/proc/self/fd/"+strconv.Itoa(w.fd), syscall.O_WRONLY|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
-		if err == nil {
-			w.out = fd
-		} else {
-			w.look = true
-		}
+		w.fifo, w.look = true, true
 	case syscall.S_IFSOCK:
 		w.send = true
 	case syscall.S_IFCHR:
 		w.look = true
+	}
+}
+
+// exact closes the gap between poll(2) and write(2), where a child that shares
+// the pipe could fill it: the pipe is reopened through /proc, a description
+// of lockpipe's own, non-blocking (setting O_NONBLOCK on the one it shares
+// would change the child's). hold and run ask for it.
+func (w *lineWriter) exact() {
+	if !w.chosen {
+		w.choose()
+	}
+	if w.fifo && !w.own {
+		if fd, err := syscall.Open(procSelfFd+strconv.Itoa(w.fd), syscall.O_WRONLY|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0); err == nil {
+			w.out, w.own, w.look = fd, true, false
+		}
+	}
+}
+
+// exactLog makes every line of the log exact, as exact does.
+func exactLog() {
+	if w, ok := logger.w.(*lineWriter); ok {
+		w.exact()
 	}
 }
 

@@ -12,7 +12,6 @@ import (
 	"io"
 	"math"
 	"os"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -417,7 +416,15 @@ func parseDuration(s string, infinite time.Duration) (time.Duration, error) {
 		return 0, bad
 	}
 	// Through ParseDuration too, which reads decimals exactly and keeps strconv's float parser out.
-	unit := map[string]time.Duration{"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[s[len(number):]]
+	unit := time.Duration(1)
+	switch s[len(number):] {
+	case "m":
+		unit = 60
+	case "h":
+		unit = 3600
+	case "d":
+		unit = 86400
+	}
 	d, err := time.ParseDuration(number + "s")
 	switch {
 	case err != nil || d > math.MaxInt64/unit:
@@ -504,14 +511,11 @@ func run(args []string, getenv func(string) string, stdout io.Writer) error {
 	return c.run(inv, stdout)
 }
 
-// init keeps the main goroutine on the main thread, whose name is the
-// process's (the waiters name their own threads), and which becomes CMD.
-// As PID 1, where the kernel drops a signal that has no handler, it catches
-// signals before anything of lockpipe's own runs; elsewhere the default
-// action ends lockpipe with the same status until it waits, and setting up
-// signal delivery (a thread) would cost every start a millisecond.
+// init catches signals before anything of lockpipe's own runs when it is
+// PID 1, where the kernel drops a signal that has no handler. Elsewhere the
+// default action ends lockpipe with the same status until it waits, and
+// setting up signal delivery (a thread) would cost every start a millisecond.
 func init() {
-	runtime.LockOSThread()
 	if os.Getpid() == 1 {
 		catchSignals()
 	}

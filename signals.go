@@ -61,6 +61,18 @@ var signals signalOwner
 // catchSignals starts handling the signals, once, and as PID 1 reaping orphans.
 func catchSignals() { signals.once.Do(signals.start) }
 
+// waitSignals readies a wait's signals. A wait keeps none of its own (os/signal
+// costs two threads and about 90 kB): the kernel's default action ends it
+// with the shell's 128+N, at once. SIGQUIT, on which Go would dump its
+// goroutines and exit 2, is given that default too. As PID 1, where the
+// kernel drops a signal that has no handler, or in run, which forwards them
+// to CMD, lockpipe handles them itself.
+func waitSignals() {
+	signals.once.Do(func() {
+		setDisposition(syscall.SIGQUIT, signal.Ignored(syscall.SIGQUIT))
+	})
+}
+
 // start installs the handlers and the goroutine that answers them.
 func (o *signalOwner) start() {
 	if doingNow() == "" {

@@ -1,6 +1,6 @@
 package main
 
-// Signals end a wait at once, with 128+N and one line, plain and as PID 1,
+// Signals end a wait at once, with 128+N (and one line as PID 1),
 // during start-up and through storms of orphans; as PID 1 lockpipe reaps
 // every orphan; and a signal at the moment lockpipe becomes CMD either ends
 // lockpipe or reaches CMD, never neither.
@@ -16,7 +16,10 @@ import (
 	"time"
 )
 
-// TestSignals checks that SIGTERM, SIGINT, SIGHUP and SIGQUIT (no stack dump) end a waiting reader or writer with 128+N, leaving the pipe.
+// TestSignals checks that SIGTERM, SIGINT, SIGHUP and SIGQUIT end a waiting
+// reader or writer at once with 128+N, leaving the pipe: through the
+// kernel's default action, since a wait keeps no handler of its own, and for
+// SIGQUIT without Go's dump of its goroutines.
 func TestSignals(t *testing.T) {
 	t.Parallel()
 	withRace(t, func(t *testing.T, b string) {
@@ -29,13 +32,8 @@ func TestSignals(t *testing.T) {
 					blocked(t, c.pid())
 					c.cmd.Process.Signal(sig)
 					want := 128 + int(sig)
-					if st := c.status(t); st != want {
-						t.Errorf("status %d, want %d", st, want)
-					}
-					doing := map[string]string{"read": "reading from", "write": "writing to"}[cmd]
-					msg := fmt.Sprintf("[INFO  lockpipes] received %s while %s pipe at %q; exiting with status %d\n", sigNames[sig], doing, p, want)
-					if !strings.HasSuffix(c.stderr.String(), msg) {
-						t.Errorf("stderr %q, want it to end with %q", c.stderr.String(), msg)
+					if st := c.status(t); st != want || strings.Contains(c.stderr.String(), "goroutine ") {
+						t.Errorf("status %d, want %d; stderr %q", st, want, c.stderr.String())
 					}
 					if !isPipe(p) {
 						t.Error("the pipe is gone")

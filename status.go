@@ -60,12 +60,23 @@ func openers(st *syscall.Stat_t) (list []opener, unseen int) {
 			}
 		}
 	}
+	// A waiter that has the pipe open (a reader reading it) is listed once, as that.
+	for i := 0; i < len(list); i++ {
+		for _, o := range list {
+			if list[i].how == "waiting" && o.pid == list[i].pid && o.how != "waiting" {
+				list = append(list[:i], list[i+1:]...)
+				i--
+				break
+			}
+		}
+	}
 	return list, unseen
 }
 
 // openerOf describes how process pid has the pipe open at descriptor fd.
 func openerOf(pid int, dir, fd string) (opener, bool) {
-	o := opener{pid: pid, how: "open", cmd: cmdline(dir)}
+	args := argsOf(dir)
+	o := opener{pid: pid, how: "open", cmd: strings.Join(args, " ")}
 	flags := uint64(0)
 	if b, err := readFile(dir + "/fdinfo/" + fd); err == nil {
 		for _, l := range strings.Split(string(b), "\n") {
@@ -75,12 +86,12 @@ func openerOf(pid int, dir, fd string) (opener, bool) {
 		}
 	}
 	switch {
-	case flags&pathFlag != 0: // a handle: a lockpipe waiting in open(2), if a thread of it is named for it
+	case flags&pathFlag != 0: // a handle: a lockpipe that waits on the pipe, if its command line says so
 		o.how = "waiting"
-		switch {
-		case tasksNamed(dir, "read fd "+fd):
+		switch commandWord(args) {
+		case "read", "r", "run":
 			o.role = "reader"
-		case tasksNamed(dir, "write fd "+fd):
+		case "write", "w":
 			o.role = "writer"
 		default:
 			return o, false
@@ -98,19 +109,6 @@ func openerOf(pid int, dir, fd string) (opener, bool) {
 	return o, true
 }
 
-// tasksNamed reports whether a thread of the process in dir is named name and waits in open(2).
-func tasksNamed(dir, name string) bool {
-	tasks, _ := listDir(dir + "/task")
-	for _, t := range tasks {
-		comm, _ := readFile(dir + "/task/" + t + "/comm")
-		wchan, _ := readFile(dir + "/task/" + t + "/wchan")
-		if strings.TrimSpace(string(comm)) == name && string(wchan) == "wait_for_partner" {
-			return true
-		}
-	}
-	return false
-}
-
 // tasksIn reports whether a thread of the process in dir sleeps in the kernel function fn.
 func tasksIn(dir, fn string) bool {
 	tasks, _ := listDir(dir + "/task")
@@ -122,10 +120,26 @@ func tasksIn(dir, fn string) bool {
 	return false
 }
 
-// cmdline returns a process's command line, its arguments joined by spaces.
-func cmdline(dir string) string {
+// commandWord returns the command a lockpipe command line names: its first
+// word that is neither an option nor an option's value, before --.
+func commandWord(args []string) string {
+	for i := 1; i < len(args) && args[i] != "--"; i++ {
+		a := args[i]
+		if len(a) < 2 || a[0] != '-' {
+			return a
+		}
+		name, _, hasValue := strings.Cut(strings.TrimPrefix(a[1:], "-"), "=")
+		if o := findOption(name); o != nil && o.meta != "" && !hasValue {
+			i++ // its value
+		}
+	}
+	return ""
+}
+
+// argsOf returns a process's command line, one argument each.
+func argsOf(dir string) []string {
 	b, _ := readFile(dir + "/cmdline")
-	return strings.TrimSpace(strings.ReplaceAll(string(b), "\x00", " "))
+	return strings.Split(strings.TrimSuffix(string(b), "\x00"), "\x00")
 }
 
 // writersOf lists the PIDs of the processes that have the pipe st names open for writing.

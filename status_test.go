@@ -111,7 +111,7 @@ func TestStatusUnprivileged(t *testing.T) {
 	if st := c.status(t); st != 0 || strings.Contains(c.stdout.String(), "pid=") || !regexp.MustCompile(`" unseen [1-9]\d*\n`).MatchString(c.stdout.String()) {
 		t.Errorf("as another user: status %d, stdout %q", st, c.stdout.String())
 	}
-	u, _ := asPID1(t, nil, "status", "-p", p)
+	u := newChild(nil, "unshare", "--pid", "--fork", "--kill-child", "--mount-proc", bin, "status", "-p", p).start(t)
 	if st := u.status(t); st != 0 || strings.Contains(u.stdout.String(), "pid=") || !strings.Contains(u.stdout.String(), "held no") {
 		t.Errorf("as PID 1: status %d, stdout %q", st, u.stdout.String())
 	}

@@ -209,6 +209,7 @@ func runHold(inv *invocation) error {
 	}
 	q := quoteList(inv.req.paths)
 	setDoing("holding pipe at " + q)
+	exactLog()
 	signals.onEnd = func(sig syscall.Signal) { end(record{how: "signal", n: int(sig)}) }
 	catchSignals()
 	if len(inv.exec) == 0 {
@@ -237,6 +238,7 @@ func runRun(inv *invocation) error {
 		r.taken = append(r.taken, h)
 	}
 	catchSignals()
+	exactLog()
 	s := supervision{argv: inv.exec, path: os.Getenv("PATH"), group: true, stop: inv.stop, grace: inv.grace,
 		release: func() error { _, err := await(&r, true); return err }}
 	_, err := s.run()

@@ -18,12 +18,13 @@ const (
 	renameNoReplace  = 1                                 // RENAME_NOREPLACE
 	renameExchange   = 2                                 // RENAME_EXCHANGE
 	atFdcwd          = -100                              // AT_FDCWD
+	clockMonotonic   = 1                                 // CLOCK_MONOTONIC
+	sigevThreadID    = 4                                 // SIGEV_THREAD_ID: a timer's signal goes to one thread
 	atSymlinkFollow  = 0x400                             // AT_SYMLINK_FOLLOW
 	atEmptyPath      = 0x1000                            // AT_EMPTY_PATH
 	atEaccess        = 0x200                             // AT_EACCESS: judge by the effective ids, as execve and open do
 	xOK, wOK, rOK    = 1, 2, 4                           // access(2)'s modes
 	prSetChildReaper = 36                                // PR_SET_CHILD_SUBREAPER
-	prSetName        = 15                                // PR_SET_NAME: the calling thread's name
 	pollIn, pollOut  = 0x1, 0x4                          // POLLIN, POLLOUT
 	fOwnerTid        = 0                                 // F_OWNER_TID: F_SETOWN_EX signals one thread
 	dnDelete         = 0x8                               // DN_DELETE: a name in the directory was removed
@@ -215,13 +216,6 @@ func prctl(option, arg uintptr) error {
 		return e
 	}
 	return nil
-}
-
-// nameThread names the calling thread, as ps -L and /proc/PID/task/TID/comm show it (15 bytes at most).
-func nameThread(name string) {
-	var buf [16]byte
-	copy(buf[:15], name)
-	syscall.RawSyscall(syscall.SYS_PRCTL, prSetName, uintptr(unsafe.Pointer(&buf[0])), 0)
 }
 
 // pollFd is struct pollfd.

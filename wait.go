@@ -32,6 +32,7 @@ type request struct {
 	any      bool          // released by the first pipe that releases, not by every one
 	status   bool          // exit with the status of the hold whose end released it
 	taken    []*handle     // the pipes, when the caller has taken them already (run)
+	last     bool          // the process ends or becomes CMD once the wait does (read, write)
 }
 
 // ending is how one pipe's wait ended.
@@ -61,16 +62,18 @@ const (
 // close its end: one that is let in at the deadline instant was released.
 const drainGrace = 100 * time.Millisecond
 
-// waiter is one pipe's wait, on a thread of its own.
+// floodLook is how often a reader looks at its path while a writer floods it.
+const floodLook = 100 * time.Millisecond
+
+// waiter is one pipe's wait: blocked, on a thread of its own.
 type waiter struct {
 	w        *wait
 	path     string
 	h        *handle
 	tid      int
 	fd       int       // the pipe open, when it is kept for CMD; -1 otherwise
-	dirs     []int     // the directories whose changes the watch hears of
+	watch    watch     // what tells it to look at its path
 	phase    phase     // guarded by w.mu
-	gone     bool      // the watch found the path no longer leads to the pipe; guarded by w.mu
 	opened   time.Time // when a writer came, for a reader; guarded by w.mu
 	end      ending    // once finished
 	rec      record    // the hold's record, when its end released the waiter
@@ -114,8 +117,15 @@ func await(r *request, reading bool) (*wait, error) {
 		w.deadline = time.Now().Add(r.timeout)
 		go w.clock()
 	}
-	for _, wr := range w.waiters {
+	first := 0
+	if r.last {
+		first = 1
+	}
+	for _, wr := range w.waiters[first:] {
 		go wr.run()
+	}
+	if r.last {
+		w.waiters[0].run() // on this goroutine: a thread fewer for the common wait on one pipe
 	}
 	<-w.done
 	return w, w.report()
@@ -130,15 +140,9 @@ func quoteList(paths []string) string {
 	return strings.Join(q, ", ")
 }
 
-// run is the waiter's thread: take the pipe, meet a partner already there,
-// or block until one comes or the wait must end.
+// run takes the pipe, meets a partner already there, or blocks until one
+// comes or the wait must end.
 func (wr *waiter) run() {
-	runtime.LockOSThread() // for good: the signal that interrupts the wait is sent to this thread
-	wr.tid = syscall.Gettid()
-	if err := interruptible(); err != nil {
-		wr.finish(failed, sysError("set up the wait on", wr.path, err))
-		return
-	}
 	end, err := pending, error(nil)
 	if wr.h == nil {
 		end, err = wr.take()
@@ -148,8 +152,6 @@ func (wr *waiter) run() {
 		return
 	}
 	debug(wr.w.doing + " " + strconv.Quote(wr.path))
-	// As status finds a lockpipe that waits in open(2): by its handle, and its thread's name.
-	nameThread(map[bool]string{true: "read", false: "write"}[wr.w.reading] + " fd " + strconv.Itoa(wr.h.fd))
 	if wr.w.reading {
 		wr.prepare() // a reader's meet needs the record
 	}
@@ -161,29 +163,37 @@ func (wr *waiter) run() {
 		if !wr.w.reading {
 			wr.prepare() // after a meet that released nobody
 		}
-		catchSignals()
-		end, err = wr.block()
+		waitSignals()
+		if err = wr.lock(); err == nil {
+			end, err = wr.block()
+		}
 	}
 	wr.finish(end, err)
 }
 
+// lock keeps the waiter on its thread for good, the one the signal that
+// interrupts its blocking calls is sent to, and readies that thread for it.
+func (wr *waiter) lock() error {
+	runtime.LockOSThread()
+	wr.w.mu.Lock()
+	wr.tid = syscall.Gettid()
+	wr.w.mu.Unlock()
+	if err := interruptible(); err != nil {
+		return sysError("set up the wait on", wr.path, err)
+	}
+	wr.watch.start(wr.tid)
+	return nil
+}
+
 // prepare does what the wait needs of the path before the waiter blocks:
-// it reads a reader's record, and opens the directories whose changes the
-// watch will hear of (the pipe's, and the path's own when it ends in a link).
+// it reads a reader's record, and readies the path's watch.
 func (wr *waiter) prepare() {
 	if wr.w.reading {
 		wr.rec, wr.recorded = wr.h.readRecord()
 	}
 	dir, name := wr.h.location()
 	wr.name = name
-	for _, d := range []string{dir, parent(wr.path)} {
-		if len(wr.dirs) > 0 && d == dir {
-			continue
-		}
-		if fd, err := syscall.Open(d, syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_CLOEXEC, 0); err == nil {
-			wr.dirs = append(wr.dirs, fd)
-		}
-	}
+	wr.watch.open(wr.h, dir)
 }
 
 // take takes the named pipe, creating it unless --nowait or --if-exists say otherwise.
@@ -265,7 +275,12 @@ func (wr *waiter) meet() (ending, error) {
 // heldOrMet is how a reader ends at end-of-file: by a hold's end when the pipe has a record of this run.
 func (wr *waiter) heldOrMet() ending {
 	var found bool
-	if wr.rec, found = wr.h.readRecord(); found {
+	if d := wr.watch.home; d >= 0 {
+		wr.rec, found, _ = wr.h.readRecordAt(d, privateName("record", wr.name))
+	} else {
+		wr.rec, found = wr.h.readRecord()
+	}
+	if found {
 		return holdEnded
 	}
 	return met
@@ -283,10 +298,9 @@ func (wr *waiter) keepOrClose(fd int, end ending) ending {
 }
 
 // block waits in open(2) until a partner comes, then, for a reader, in
-// read(2) until end-of-file; first the watch starts telling it whether the
-// path still leads to its pipe.
+// read(2) until end-of-file. Before each call it looks at the flags, and at
+// its path: interrupted by its watch, it has been told to.
 func (wr *waiter) block() (ending, error) {
-	paths.add(wr)
 	if wr.fd >= 0 { // a held pipe, already open: its end-of-file ends the wait
 		fd := wr.fd
 		wr.fd = -1
@@ -299,6 +313,9 @@ func (wr *waiter) block() (ending, error) {
 	for {
 		if end := wr.stop(); end != pending {
 			return end, nil
+		}
+		if wr.gone() {
+			return removed, nil
 		}
 		fd, err := wr.h.reopen(flags)
 		switch {
@@ -342,6 +359,7 @@ func (wr *waiter) movedAway() bool {
 func (wr *waiter) drain(fd int) ending {
 	defer syscall.Close(fd)
 	var buf [4096]byte
+	lastLook := time.Now()
 	for {
 		n, err := syscall.Read(fd, buf[:])
 		if n == 0 && err == nil {
@@ -349,6 +367,13 @@ func (wr *waiter) drain(fd int) ending {
 		}
 		if end := wr.stop(); end != pending {
 			return end
+		}
+		// Interrupted, it was told to look; a writer that never stops writing
+		// keeps read(2) from being interrupted, and gets a look every 100 ms.
+		if now := time.Now(); (err == syscall.EINTR || now.Sub(lastLook) > floodLook) && wr.gone() {
+			return removed
+		} else if err == syscall.EINTR || now.Sub(lastLook) > floodLook {
+			lastLook = now
 		}
 		if err != nil && err != syscall.EINTR && err != syscall.EAGAIN {
 			wr.err = sysError("read from pipe at", wr.path, err)
@@ -363,8 +388,6 @@ func (wr *waiter) stop() ending {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	switch {
-	case wr.gone:
-		return removed
 	case w.over:
 		return abandoned
 	case w.expired && !time.Now().Before(wr.limit()):
@@ -388,7 +411,7 @@ func (wr *waiter) finish(end ending, err error) {
 		end = failed
 	}
 	w := wr.w
-	paths.remove(wr)
+	wr.watch.stop()
 	if wr.h != nil && wr.fd < 0 {
 		wr.h.close()
 	}
@@ -428,13 +451,17 @@ func (w *wait) interruptAll() {
 	for try := 0; try < 100; try++ {
 		w.mu.Lock()
 		var tids []int
+		waiting := false
 		for _, wr := range w.waiters {
 			if wr.phase == meeting {
-				tids = append(tids, wr.tid)
+				waiting = true
+				if wr.tid != 0 { // not yet locked: it looks at the flags before it blocks
+					tids = append(tids, wr.tid)
+				}
 			}
 		}
 		w.mu.Unlock()
-		if len(tids) == 0 {
+		if !waiting {
 			return
 		}
 		for _, tid := range tids {
@@ -444,20 +471,14 @@ func (w *wait) interruptAll() {
 	}
 }
 
-// markGone tells the waiter its path no longer leads to its pipe, and interrupts it until it has finished.
-func (wr *waiter) markGone() {
-	w := wr.w
-	w.mu.Lock()
-	wr.gone = wr.phase != finished
-	tid, waiting := wr.tid, wr.phase == meeting
-	w.mu.Unlock()
-	for try := 0; waiting && try < 100; try++ {
-		interrupt(tid)
-		nap(10 * time.Millisecond)
-		w.mu.Lock()
-		waiting = wr.phase == meeting
-		w.mu.Unlock()
+// gone looks at the path, and reports whether it no longer leads to the
+// pipe; then it sets the watch's timer for the next look.
+func (wr *waiter) gone() bool {
+	if !wr.h.leads() {
+		return true
 	}
+	wr.watch.rearm(time.Now())
+	return false
 }
 
 // clock sleeps until the deadline, then ends the wait: waiters in the
@@ -479,6 +500,12 @@ func (w *wait) clock() {
 		}
 		w.interruptAll()
 		w.decide()
+		w.mu.Lock()
+		stuck := w.waiters[0].phase != finished
+		w.mu.Unlock()
+		if stuck && w.r.last { // this goroutine waits on its path, for a file system that stopped answering
+			exit(w.report())
+		}
 		return
 	}
 }
@@ -568,8 +595,8 @@ func (wr *waiter) report() error {
 func (w *wait) timedOut(missing []*waiter) error {
 	msg := "timed out after " + w.r.timeout.String() + " while " + w.doing + " " + strconv.Quote(w.r.paths[0])
 	if len(w.waiters) > 1 {
-		msg = "timed out after " + w.r.timeout.String() + " while " + strings.Replace(w.doing, "pipe at", "pipes at", 1) +
-			" " + quoteList(w.r.paths) + "; still waiting:"
+		msg = "timed out after " + w.r.timeout.String() + " while " + strings.TrimSuffix(w.doing, " pipe at") + " pipes at " +
+			quoteList(w.r.paths) + "; still waiting:"
 		for i, wr := range missing {
 			if i > 0 {
 				msg += ","

@@ -2,119 +2,135 @@
 
 package main
 
-// The path watch: it tells a waiter when its path no longer leads to its
-// pipe. The kernel says when to look at once: directory notifications
-// (dnotify) on the pipe's directory, for the removals people make (rm, mv,
-// delete, a pipe renamed over), and nothing else: not a file created,
-// written or touched beside it. Every other way a path can stop leading to
-// its pipe (a directory moved or made unsearchable, a link re-pointed, a
-// mount gone, /proc/PID/root of a process that ended) is found by a look
-// at the whole path 1, 4, 16 and 64 s into the wait, then every 2 minutes:
-// each look wakes Go's runtime as well (about 4 context switches), and
-// this keeps a waiter under 0.1 a second.
+// The path watch: what tells a waiter that its path may no longer lead to
+// its pipe, so that it looks. The kernel tells it, by the very signal that
+// interrupts its blocking call, sent to its own thread: directory
+// notifications (dnotify) on the pipe's directory, for the removals people
+// make (rm, mv, delete, a pipe renamed over), and nothing else: not a file
+// created, written or touched beside it; and a timer, for every other way a
+// path can stop leading to its pipe (a directory moved or made
+// unsearchable, a link re-pointed, a mount gone, /proc/PID/root of a
+// process that ended), found by a look at the whole path 1, 4, 16 and 64 s
+// into the wait, then every 2 minutes. Each look wakes Go's runtime as well
+// (about 4 context switches); this keeps a waiter under 0.1 a second.
 // dnotify takes nothing from the per-user budget of inotify instances that
 // systemd, the kubelet and container runtimes need; where the directory
 // cannot be read, the looks alone remain.
 
 import (
-	"runtime"
-	"sync"
 	"syscall"
 	"time"
+	"unsafe"
 )
 
 // lookEvery is the longest interval between two looks at a waiter's path:
 // the bound on noticing what the directory's notifications do not tell.
 const lookEvery = 2 * time.Minute
 
-// watch is the process's one path watch, on a thread of its own that sleeps
-// in the kernel until a notification or the next look.
+// watch is one waiter's path watch.
 type watch struct {
-	once    sync.Once
-	tid     int
-	mu      sync.Mutex
-	waiters []*waiter // guarded by mu
-	started time.Time // when the first waiter came; guarded by mu
+	dirs  []int     // the directories whose changes interrupt the waiter
+	home  int       // the pipe's own directory, open, or -1: dirs[0] when there
+	timer int       // the kernel timer of the looks; -1 without one
+	since time.Time // when the waiter began to block
 }
 
-// paths is the process's path watch.
-var paths watch
-
-// add starts watching the waiter's path through the directories it has
-// opened; the watch then looks at the path once: what changed before the
-// notifications began is found by that look.
-func (wt *watch) add(wr *waiter) {
-	wt.once.Do(func() {
-		ready := make(chan int)
-		go wt.loop(ready)
-		wt.tid = <-ready
-	})
-	for i := 0; i < len(wr.dirs); i++ {
-		if notifyDir(wr.dirs[i], wt.tid) != nil { // no dnotify here: the looks alone remain
-			syscall.Close(wr.dirs[i])
-			wr.dirs = append(wr.dirs[:i], wr.dirs[i+1:]...)
-			i--
+// open opens the directories to be notified of: the pipe's own, and the
+// path's when it ends in a link. A directory that cannot be read is left
+// to the looks.
+func (wt *watch) open(h *handle, dir string) {
+	wt.timer, wt.home = -1, -1
+	for i, d := range []string{dir, parent(h.path)} {
+		if i > 0 && d == dir {
+			continue
 		}
-	}
-	wt.mu.Lock()
-	if len(wt.waiters) == 0 {
-		wt.started = time.Now()
-	}
-	wt.waiters = append(wt.waiters, wr)
-	wt.mu.Unlock()
-	interrupt(wt.tid)
-}
-
-// remove stops watching the waiter's path.
-func (wt *watch) remove(wr *waiter) {
-	for _, d := range wr.dirs {
-		syscall.Close(d)
-	}
-	wr.dirs = nil
-	wt.mu.Lock()
-	defer wt.mu.Unlock()
-	for i, x := range wt.waiters {
-		if x == wr {
-			wt.waiters = append(wt.waiters[:i], wt.waiters[i+1:]...)
-			return
-		}
-	}
-}
-
-// next returns when the next look is due: 1, 4, 16 and 64 s after the
-// first waiter came, then every lookEvery; far away while nobody waits.
-func (wt *watch) next(now time.Time) time.Time {
-	wt.mu.Lock()
-	defer wt.mu.Unlock()
-	if len(wt.waiters) == 0 {
-		return now.Add(24 * time.Hour)
-	}
-	for d := time.Second; d < lookEvery; d *= 4 {
-		if t := wt.started.Add(d); t.After(now) {
-			return t
-		}
-	}
-	since := now.Sub(wt.started) - 64*time.Second
-	return now.Add(lookEvery - since%lookEvery)
-}
-
-// loop is the watch's thread: it sleeps until a directory's notification
-// or the next look, then looks at every waiter's path. A look may hang on a
-// file system that stopped answering; the deadline does not wait for it.
-func (wt *watch) loop(ready chan<- int) {
-	runtime.LockOSThread() // for good: the notifications are sent to this thread
-	interruptible()
-	nameThread("lockpipe watch")
-	ready <- syscall.Gettid()
-	for {
-		sleepUntil(wt.next(time.Now()))
-		wt.mu.Lock()
-		ws := append([]*waiter(nil), wt.waiters...)
-		wt.mu.Unlock()
-		for _, wr := range ws {
-			if !wr.h.leads() {
-				wr.markGone()
+		if fd, err := syscall.Open(d, syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_CLOEXEC, 0); err == nil {
+			wt.dirs = append(wt.dirs, fd)
+			if i == 0 {
+				wt.home = fd
 			}
 		}
 	}
+}
+
+// start sends the notifications and the timer to the thread tid, where the
+// waiter blocks; where either cannot be had, the other remains.
+func (wt *watch) start(tid int) {
+	for i := 0; i < len(wt.dirs); i++ {
+		if notifyDir(wt.dirs[i], tid) != nil {
+			if wt.dirs[i] == wt.home { // still open: the record is read there
+				wt.dirs = append(wt.dirs[:i], wt.dirs[i+1:]...)
+				i--
+				continue
+			}
+			syscall.Close(wt.dirs[i])
+			wt.dirs = append(wt.dirs[:i], wt.dirs[i+1:]...)
+			i--
+		}
+	}
+	wt.since = time.Now()
+	wt.timer, _ = threadTimer(tid)
+	wt.rearm(wt.since)
+}
+
+// next returns when the look after now is due: 1, 4, 16 and 64 s into
+// the wait, then every lookEvery.
+func (wt *watch) next(now time.Time) time.Time {
+	for d := time.Second; d < lookEvery; d *= 4 {
+		if t := wt.since.Add(d); t.After(now) {
+			return t
+		}
+	}
+	since := now.Sub(wt.since) - 64*time.Second
+	return now.Add(lookEvery - since%lookEvery)
+}
+
+// rearm sets the timer for the next look after now.
+func (wt *watch) rearm(now time.Time) {
+	if wt.timer >= 0 {
+		setTimer(wt.timer, wt.next(now).Sub(now))
+	}
+}
+
+// stop lets the directories and the timer go.
+func (wt *watch) stop() {
+	for _, d := range wt.dirs {
+		if d != wt.home {
+			syscall.Close(d)
+		}
+	}
+	if wt.home >= 0 {
+		syscall.Close(wt.home)
+	}
+	wt.dirs, wt.home = nil, -1
+	if wt.timer >= 0 {
+		syscall.Syscall(syscall.SYS_TIMER_DELETE, uintptr(wt.timer), 0, 0)
+		wt.timer = -1
+	}
+}
+
+// sigevent is struct sigevent for SIGEV_THREAD_ID: the same layout on every
+// port after a pointer-sized value, padded to at least the kernel's 64 bytes.
+type sigevent struct {
+	value  uintptr
+	signo  int32
+	notify int32
+	tid    int32
+	_      [12]int32
+}
+
+// threadTimer creates a timer that sends interruptSignal to the thread tid (timer_create with SIGEV_THREAD_ID).
+func threadTimer(tid int) (int, error) {
+	ev := sigevent{signo: int32(interruptSignal), notify: sigevThreadID, tid: int32(tid)}
+	var id int32
+	if _, _, e := syscall.Syscall(syscall.SYS_TIMER_CREATE, clockMonotonic, uintptr(unsafe.Pointer(&ev)), uintptr(unsafe.Pointer(&id))); e != 0 {
+		return -1, e
+	}
+	return int(id), nil
+}
+
+// setTimer arms the timer to fire once, d from now.
+func setTimer(id int, d time.Duration) {
+	spec := [2]syscall.Timespec{{}, syscall.NsecToTimespec(int64(max(d, time.Millisecond)))} // interval, value
+	syscall.Syscall6(syscall.SYS_TIMER_SETTIME, uintptr(id), 0, uintptr(unsafe.Pointer(&spec)), 0, 0, 0)
 }
