@@ -6,6 +6,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -285,12 +286,23 @@ func idleCost(pid int) (switches, ticks uint64) {
 	return switches, ticks
 }
 
-// BenchmarkIdle starts 100 idle waiters of each kind (lockpipe read, sleep,
-// the Go floor) and counts their context switches and CPU time over b.N
-// seconds: -benchtime 60x watches for a minute. 100 stays under the
-// default limit of 128 inotify instances per user (see README, Stopping).
+// idleFrom is how long BenchmarkIdle lets its waiters wait before it
+// watches them: 65s watches the steady state, after the path watch's looks
+// at 1, 4, 16 and 64 s, when they come every 2 minutes.
+var idleFrom = flag.Duration("idle.from", 0, "BenchmarkIdle: how long the waiters wait before they are watched")
+
+// BenchmarkIdle starts n idle waiters of each kind (lockpipe read, sleep,
+// the Go floor) for n = 1, 100 and 1,000, all of one user, and counts their
+// context switches and CPU time over b.N seconds (-benchtime 120x watches
+// for two minutes), from -idle.from into their wait.
 func BenchmarkIdle(b *testing.B) {
-	const n = 100
+	for _, n := range []int{1, 100, 1000} {
+		b.Run(strconv.Itoa(n), func(b *testing.B) { idle(b, n) })
+	}
+}
+
+// idle is BenchmarkIdle for n waiters of each kind.
+func idle(b *testing.B, n int) {
 	floor := floorBinary(b)
 	p := filepath.Join(b.TempDir(), "pipe")
 	syscall.Mkfifo(p, 0o600)
@@ -311,32 +323,156 @@ func BenchmarkIdle(b *testing.B) {
 			}
 		}
 	}
-	for _, c := range waiters["lockpipe"] {
-		settled(b, c.pid())
-	}
-	before := map[string][2]uint64{}
-	for _, k := range kinds {
-		var sw, ticks uint64
-		for _, c := range waiters[k.name] {
+	time.Sleep(*idleFrom) // into the wait, as asked: not a synchronisation
+	cost := func(name string) (sw, ticks uint64) {
+		for _, c := range waiters[name] {
 			s, t := idleCost(c.pid())
 			sw, ticks = sw+s, ticks+t
 		}
+		return sw, ticks
+	}
+	before := map[string][2]uint64{}
+	for _, k := range kinds {
+		sw, ticks := cost(k.name)
 		before[k.name] = [2]uint64{sw, ticks}
 	}
 	b.ResetTimer()
 	time.Sleep(time.Duration(b.N) * time.Second) // the window watched, not a synchronisation
 	b.StopTimer()
 	for _, k := range kinds {
-		var sw, ticks uint64
-		for _, c := range waiters[k.name] {
-			s, t := idleCost(c.pid())
-			sw, ticks = sw+s, ticks+t
-		}
-		secs := float64(b.N)
-		b.ReportMetric(float64(sw-before[k.name][0])/n/secs, k.name+"-switches/waiter/s")
-		b.ReportMetric(float64(ticks-before[k.name][1])*10/n/secs*60, k.name+"-cpu-ms/waiter/min") // 100 ticks a second
+		sw, ticks := cost(k.name)
+		secs, nf := float64(b.N), float64(n)
+		b.ReportMetric(float64(sw-before[k.name][0])/nf/secs, k.name+"-switches/waiter/s")
+		b.ReportMetric(float64(ticks-before[k.name][1])*10/nf/secs*60, k.name+"-cpu-ms/waiter/min") // 100 ticks a second
 	}
 	lockpipe(b, nil, "delete", "-p", p)
+}
+
+// BenchmarkNotice measures how long a waiter takes to notice its pipe
+// removed 1.5 s into its wait: told by its directory's notifications, and
+// by a look alone, where it cannot read the directory (another user, 0711).
+func BenchmarkNotice(b *testing.B) {
+	for _, mode := range []string{"notified", "looked"} {
+		b.Run(mode, func(b *testing.B) {
+			if mode == "looked" {
+				needRoot(b)
+			}
+			var xs []float64
+			for i := 0; i < b.N; i++ {
+				top := b.TempDir()
+				os.Chmod(top, 0o755)
+				os.Chmod(filepath.Dir(top), 0o755)
+				p := filepath.Join(top, "pipe")
+				lockpipe(b, nil, "create", "-m", "0666", "-p", p)
+				c := newChild(nil, bin, "read", "-p", p)
+				if mode == "looked" {
+					os.Chmod(top, 0o711)
+					c.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+				}
+				c.start(b)
+				blocked(b, c.pid())
+				waitFor(b, "1.5 s into the wait", func() bool { return age(b, c.pid()) > 1500*time.Millisecond })
+				t0 := time.Now()
+				os.Remove(p)
+				if st := c.status(b); st != 0 {
+					b.Fatalf("reader: %d", st)
+				}
+				xs = append(xs, float64(time.Since(t0))/float64(time.Millisecond))
+			}
+			b.ReportMetric(median(xs), "ms-to-notice")
+		})
+	}
+}
+
+// BenchmarkSeveral measures one lockpipe waiting on 1 and on 10 pipes:
+// its threads, its resident memory, and its context switches over a second
+// and a half between two of its watch's looks.
+func BenchmarkSeveral(b *testing.B) {
+	for _, n := range []int{1, 10} {
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			var threads, rss, sw []float64
+			for i := 0; i < b.N; i++ {
+				dir := b.TempDir()
+				args := []string{"read"}
+				for j := 0; j < n; j++ {
+					args = append(args, "-p", filepath.Join(dir, fmt.Sprintf("p%d", j)))
+				}
+				c := spawn(b, nil, args...)
+				waitFor(b, "every pipe waited on", func() bool {
+					tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/wchan", c.pid()))
+					waits := 0
+					for _, f := range tasks {
+						if w, _ := os.ReadFile(f); string(w) == "wait_for_partner" {
+							waits++
+						}
+					}
+					return waits == n
+				})
+				waitFor(b, "the look 4 s into the wait done", func() bool { return age(b, c.pid()) > 4500*time.Millisecond })
+				settled(b, c.pid())
+				tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*", c.pid()))
+				threads = append(threads, float64(len(tasks)))
+				rss = append(rss, statusKB(c.pid(), "VmRSS"))
+				before, _ := idleCost(c.pid())
+				time.Sleep(1500 * time.Millisecond) // the window watched
+				after, _ := idleCost(c.pid())
+				sw = append(sw, float64(after-before))
+				c.cmd.Process.Kill()
+				c.status(b)
+			}
+			b.ReportMetric(median(threads), "threads")
+			b.ReportMetric(median(rss), "rss-kB")
+			b.ReportMetric(median(sw), "switches-in-1.5s")
+		})
+	}
+}
+
+// statusKB returns a field of /proc/PID/status in kB.
+func statusKB(pid int, name string) float64 {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, name+":"); ok {
+			kb, _ := strconv.ParseFloat(strings.Fields(v)[0], 64)
+			return kb
+		}
+	}
+	return 0
+}
+
+// BenchmarkStatus measures status on a pipe with 100 lockpipes waiting on it.
+func BenchmarkStatus(b *testing.B) {
+	p := filepath.Join(b.TempDir(), "pipe")
+	lockpipe(b, nil, "create", "-p", p)
+	for i := 0; i < 100; i++ {
+		blocked(b, spawn(b, nil, "read", "-p", p).pid())
+	}
+	var xs []float64
+	for i := 0; i < b.N; i++ {
+		t0 := time.Now()
+		if st, out, _ := lockpipe(b, nil, "status", "-p", p); st != 0 || strings.Count(out, " reader pid=") != 100 {
+			b.Fatalf("status %d, %d readers listed", st, strings.Count(out, " reader pid="))
+		}
+		xs = append(xs, float64(time.Since(t0))/float64(time.Millisecond))
+	}
+	b.ReportMetric(median(xs), "ms")
+	lockpipe(b, nil, "delete", "-p", p)
+}
+
+// BenchmarkSize reports the release binary's size against the Go floor's,
+// both built by this toolchain with the release build's flags.
+func BenchmarkSize(b *testing.B) {
+	floor := floorBinary(b)
+	var sizes [2]float64
+	for i, f := range []string{bin, floor} {
+		fi, err := os.Stat(f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		sizes[i] = float64(fi.Size())
+	}
+	b.ReportMetric(sizes[0], "lockpipe-bytes")
+	b.ReportMetric(sizes[1], "floor-bytes")
+	b.ReportMetric(sizes[0]/sizes[1], "lockpipe/floor")
 }
 
 // BenchmarkLifetimes measures a holder's end to its waiting reader's exit,
