@@ -81,6 +81,8 @@ func TestParseFilter(t *testing.T) {
 		{"x=y,debug,=info", levelDebug, []string{"x=y", "=info"}},
 		{"=debug,error", levelError, []string{"=debug"}},
 		{"lockpipes=", levelInfo, []string{"lockpipes="}},
+		{"lockpipe=debug", levelDebug, nil},
+		{"warn,lockpipe=trace", levelTrace, nil},
 	}
 	for _, r := range rows {
 		t.Run(r.in, func(t *testing.T) {

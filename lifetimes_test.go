@@ -249,6 +249,24 @@ func TestHoldRefuses(t *testing.T) {
 	}
 }
 
+// TestRunCannotOpen runs run as a user who may not read the pipe: it says
+// so with 13 before CMD starts, which never runs.
+func TestRunCannotOpen(t *testing.T) {
+	t.Parallel()
+	needRoot(t)
+	p, marker := pipePath(t), filepath.Join(t.TempDir(), "ran")
+	os.Chmod(filepath.Dir(p), 0o755)
+	os.Chmod(filepath.Dir(filepath.Dir(p)), 0o755)
+	os.Chmod(filepath.Dir(marker), 0o777)
+	lockpipe(t, nil, "create", "-m", "0600", "-p", p)
+	c := newChild(nil, bin, "run", "-p", p, "--", "touch", marker)
+	c.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	c.start(t)
+	if st := c.status(t); st != 13 || there(marker) || !strings.Contains(c.stderr.String(), "permission denied") {
+		t.Errorf("status %d, CMD ran %v, stderr %q", st, there(marker), c.stderr.String())
+	}
+}
+
 // startRun starts lockpipe run on p with args before -- and CMD, and returns it and CMD's PID once both wait.
 func startRun(t *testing.T, p string, args []string, cmd ...string) (*child, int) {
 	t.Helper()

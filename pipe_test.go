@@ -126,9 +126,17 @@ func TestLookPath(t *testing.T) {
 		{"not found", "nope", dir, []string{""}, 127},
 		{"not executable skipped", "private", dir + ":" + other, []string{other + "/private"}, 0},
 		{"only not executable", "private", dir, []string{""}, 126},
-		{"empty entry is the working directory", "tool", ":/nonexistent", []string{""}, 127},
+		{"empty entry is the working directory", "here", ":/nonexistent", []string{"./here"}, 0},
+		{"only elsewhere", "here", "/nonexistent", []string{""}, 127},
 		{"default PATH", "sh", "", []string{"/usr/local/sbin/sh", "/usr/local/bin/sh", "/usr/sbin/sh", "/usr/bin/sh", "/sbin/sh", "/bin/sh"}, 0},
 	}
+	// Run from a directory that holds an executable "here" (no test runs in parallel with this one).
+	wd, err := os.Getwd()
+	must(t, err)
+	here := t.TempDir()
+	must(t, os.WriteFile(filepath.Join(here, "here"), nil, 0o755))
+	must(t, os.Chdir(here))
+	defer os.Chdir(wd)
 	for _, r := range rows {
 		t.Run(r.name, func(t *testing.T) {
 			got, err := lookPath(r.cmd, r.path)

@@ -127,9 +127,11 @@ func TestRedirectedDescriptor(t *testing.T) {
 		fd     int
 		access int
 	}{{r, 0, syscall.O_RDONLY}, {w, 1, syscall.O_WRONLY}} {
-		waitFor(t, "CMD running", func() bool {
+		// Asleep, so past the dynamic loader, which holds a descriptor of its own for a moment.
+		waitFor(t, "CMD asleep", func() bool {
 			exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", c.who.pid()))
-			return strings.HasSuffix(exe, "sleep")
+			wchan, _ := os.ReadFile(fmt.Sprintf("/proc/%d/wchan", c.who.pid()))
+			return strings.HasSuffix(exe, "sleep") && string(wchan) == "hrtimer_nanosleep"
 		})
 		fi, err1 := os.Stat(fmt.Sprintf("/proc/%d/fd/%d", c.who.pid(), c.fd))
 		want, err2 := os.Stat(p)

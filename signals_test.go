@@ -196,8 +196,13 @@ func signalAtExec(t *testing.T, delay time.Duration) string {
 		return err.Error()
 	}
 	go func() { c.cmd.Wait(); close(c.done) }()
-	for w, _ := waiting(c.pid()); !w; w, _ = waiting(c.pid()) {
-		time.Sleep(time.Millisecond)
+	defer c.cmd.Process.Kill()
+	for deadline := time.Now().Add(bound); ; time.Sleep(time.Millisecond) {
+		if w, exists := waiting(c.pid()); w {
+			break
+		} else if !exists || time.Now().After(deadline) {
+			return fmt.Sprintf("lockpipe never waited: %q", c.stderr.String())
+		}
 	}
 	fd, err := syscall.Open(p, syscall.O_WRONLY|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0) // the release
 	if err != nil {
@@ -207,7 +212,11 @@ func signalAtExec(t *testing.T, delay time.Duration) string {
 	for t0 := time.Now(); time.Since(t0) < delay; {
 	}
 	syscall.Kill(c.pid(), syscall.SIGTERM)
-	<-c.done
+	select {
+	case <-c.done:
+	case <-time.After(bound):
+		return fmt.Sprintf("still running %v after SIGTERM", bound)
+	}
 	if ws := c.cmd.ProcessState.Sys().(syscall.WaitStatus); !ws.Signaled() && ws.ExitStatus() != 143 || ws.Signaled() && ws.Signal() != syscall.SIGTERM {
 		return fmt.Sprintf("SIGTERM %v after the release was swallowed: %v, stderr %q", delay, c.cmd.ProcessState, c.stderr.String())
 	}

@@ -110,6 +110,42 @@ func TestTimeoutAtDeadline(t *testing.T) {
 	}
 }
 
+// TestTimeoutGrace checks the grace of a writer that came just before the
+// deadline: one that opened before it and closed within 100 ms of opening
+// was released, so the reader passes (0), though the writer closed after
+// the deadline. A round where this machine could not place the writer so is
+// not counted.
+func TestTimeoutGrace(t *testing.T) {
+	t.Parallel()
+	counted := 0
+	for round := 0; round < 10 && counted < 3; round++ {
+		p := pipePath(t)
+		lockpipe(t, nil, "create", "-p", p)
+		spawned := time.Now() // the reader's deadline is a second after this, or later
+		r := spawn(t, nil, "read", "-t", "1s", "-p", p)
+		blocked(t, r.pid())
+		time.Sleep(time.Until(spawned.Add(940 * time.Millisecond))) // not a synchronisation: the writer is placed
+		opened := time.Now()
+		fd, err := syscall.Open(p, syscall.O_WRONLY|syscall.O_CLOEXEC, 0) // the reader waits: it does not block
+		must(t, err)
+		time.Sleep(time.Until(opened.Add(90 * time.Millisecond))) // across the deadline
+		syscall.Close(fd)
+		closed := time.Now()
+		st := r.status(t)
+		if opened.After(spawned.Add(time.Second)) || closed.Sub(opened) >= drainGrace {
+			continue
+		}
+		counted++
+		if st != 0 {
+			t.Errorf("a writer opened %v after the reader started and closed %v later: the reader ended %d, stderr %q",
+				opened.Sub(spawned), closed.Sub(opened), st, r.stderr.String())
+		}
+	}
+	if counted == 0 {
+		t.Error("no round could place the writer before the deadline")
+	}
+}
+
 // TestTimeoutWithSIGALRMBlocked checks that --timeout works whatever signal mask lockpipe inherits.
 func TestTimeoutWithSIGALRMBlocked(t *testing.T) {
 	t.Parallel()
