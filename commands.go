@@ -110,9 +110,12 @@ func runCreate(inv *invocation, _ io.Writer) error {
 		return err
 	}
 	for _, p := range inv.req.paths {
-		if err := create(p, inv.req.mode); err != nil {
+		h, created, err := create(p, inv.req.mode)
+		if err != nil {
 			return err
 		}
+		clearRecord(h, !created) // a new run: an earlier hold's record goes
+		h.close()
 	}
 	return nil
 }

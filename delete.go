@@ -30,16 +30,7 @@ func remove(path string) (removed bool, err error) {
 	}
 	defer h.close()
 	if h.st.Mode&syscall.S_IFMT == syscall.S_IFLNK {
-		t, err := takeHandle(path, true)
-		if err != nil || !t.present() {
-			return false, err // a dangling link: nothing to delete
-		}
-		t.close()
-		if t.fifo {
-			return false, errorLine(statusNotPipe, "found a symbolic link to a named pipe at "+strconv.Quote(path)+
-				"; delete removes only a named pipe named by its own path, leaving the link untouched")
-		}
-		return false, notPipeError(path, t.what)
+		return false, refuseLink(path)
 	}
 	if h.present() && !h.fifo {
 		return false, notPipeError(path, h.what)
@@ -84,6 +75,20 @@ func remove(path string) (removed bool, err error) {
 		}
 	}
 	return removed, err
+}
+
+// refuseLink says why delete leaves the symbolic link at path alone; a dangling one is nothing to delete.
+func refuseLink(path string) error {
+	t, err := takeHandle(path, true)
+	if err != nil || !t.present() {
+		return err
+	}
+	t.close()
+	if t.fifo {
+		return errorLine(statusNotPipe, "found a symbolic link to a named pipe at "+strconv.Quote(path)+
+			"; delete removes only a named pipe named by its own path, leaving the link untouched")
+	}
+	return notPipeError(path, t.what)
 }
 
 // openLocked opens dir and takes its lock, which every delete of a name

@@ -39,6 +39,9 @@ func TestMain(m *testing.M) {
 	if argv := os.Getenv("LOCKPIPE_TEST_BLOCK_SIGALRM"); argv != "" {
 		blockAndExec(strings.Split(argv, "\x1f"))
 	}
+	if n := os.Getenv("LOCKPIPE_TEST_INOTIFY"); n != "" {
+		holdInotify(atoiBase(n))
+	}
 	flag.Parse()
 	// Fuzz workers re-run this binary many times and never need the build.
 	if f := flag.Lookup("test.fuzzworker"); f != nil && f.Value.String() == "true" {
@@ -528,4 +531,20 @@ func holds(pid int, p string) bool {
 func atoiBase(s string) int {
 	n, _ := strconv.Atoi(s)
 	return n
+}
+
+// holdInotify takes n inotify instances and holds them until killed, or,
+// for n = 1, takes one and exits 0 if it could (1 if not).
+func holdInotify(n int) {
+	for i := 0; i < n; i++ {
+		if _, err := syscall.InotifyInit1(syscall.IN_CLOEXEC); err != nil {
+			fmt.Fprintln(os.Stderr, "inotify_init1:", err)
+			os.Exit(1)
+		}
+	}
+	if n == 1 {
+		os.Exit(0)
+	}
+	fmt.Println("holding")
+	select {}
 }

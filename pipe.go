@@ -185,35 +185,30 @@ func isDir(path string) bool {
 	return syscall.Stat(path, &st) == nil && st.Mode&syscall.S_IFMT == syscall.S_IFDIR
 }
 
-// create makes the named pipe at path, logging what it found; a named pipe
-// already there is success. Either way the pipe begins a new run: a hold's
-// record of an earlier one is cleared.
-func create(path string, mode uint32) error {
+// create makes the named pipe at path, logging what it found, and returns a
+// handle on it; a named pipe already there is success (created is false).
+func create(path string, mode uint32) (h *handle, created bool, err error) {
 	q := strconv.Quote(path)
 	debug("creating pipe at " + q)
 	for try := 0; try < tries; try++ {
-		created, err := makePipe(path, mode)
-		if err != nil {
-			return err
+		if created, err = makePipe(path, mode); err != nil {
+			return nil, false, err
 		}
 		h, err := pipeAt(path)
 		switch {
+		case h != nil && created:
+			info("created pipe at " + q)
+			return h, true, nil
 		case h != nil:
-			if !created {
-				warn("pipe already exists at " + q)
-			} else {
-				info("created pipe at " + q)
-			}
-			clearRecord(h, !created)
-			h.close()
-			return nil
+			warn("pipe already exists at " + q)
+			return h, false, nil
 		case err != nil:
-			return err
+			return nil, false, err
 		case isLink(path): // mkfifo does not follow it, and nothing is there to find
-			return notPipeError(path, "a dangling symbolic link")
+			return nil, false, notPipeError(path, "a dangling symbolic link")
 		}
 	}
-	return vanished(path)
+	return nil, false, vanished(path)
 }
 
 // vanished reports a path whose pipe was removed each time lockpipe came to take it.
@@ -241,20 +236,15 @@ func pipeAt(path string) (*handle, error) {
 func ensure(path string, mode uint32) (*handle, error) {
 	q := strconv.Quote(path)
 	debug("ensuring pipe exists at " + q)
-	for try := 0; try < tries; try++ {
-		h, err := pipeAt(path)
-		if h != nil || err != nil {
-			if h != nil && try == 0 {
-				info("pipe exists at " + q)
-			}
-			return h, err
-		}
-		if try == 0 {
-			warn("pipe does not exist at " + q)
-		}
-		if err := create(path, mode); err != nil {
-			return nil, err
-		}
+	h, err := pipeAt(path)
+	switch {
+	case h != nil:
+		info("pipe exists at " + q)
+		return h, nil
+	case err != nil:
+		return nil, err
 	}
-	return nil, vanished(path)
+	warn("pipe does not exist at " + q)
+	h, _, err = create(path, mode)
+	return h, err
 }

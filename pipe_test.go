@@ -87,8 +87,11 @@ func TestCreateAndRemove(t *testing.T) {
 	if found, err := exists(p); found || err != nil {
 		t.Fatalf("exists(missing) = %v, %v", found, err)
 	}
-	must(t, create(p, 0o640))
-	must(t, create(p, 0o600)) // already there: success
+	for _, mode := range []uint32{0o640, 0o600} { // then already there: success
+		h, _, err := create(p, mode)
+		must(t, err)
+		h.close()
+	}
 	if found, err := exists(p); !found || err != nil {
 		t.Fatalf("exists(pipe) = %v, %v", found, err)
 	}

@@ -1,6 +1,6 @@
 package main
 
-// The README's marked examples, run as a user would copy them.
+// The marked examples of the README and of docs/, run as a user would copy them.
 
 import (
 	"bytes"
@@ -19,10 +19,10 @@ type example struct {
 	hasWant      bool
 }
 
-// readmeExamples extracts the README's examples marked "<!-- test: run -->",
+// examplesIn extracts the examples of a Markdown file marked "<!-- test: run -->",
 // each with the output block marked "<!-- test: output -->" after it, if any.
-func readmeExamples(t *testing.T) []example {
-	b, err := os.ReadFile("README.md")
+func examplesIn(t *testing.T, file string) []example {
+	b, err := os.ReadFile(file)
 	must(t, err)
 	lines := strings.Split(string(b), "\n")
 	// block returns the fenced block that starts after line i, and the line after it.
@@ -52,14 +52,22 @@ func readmeExamples(t *testing.T) []example {
 	return out
 }
 
-// TestREADMEExamples runs the README's marked examples as a user would copy
-// them, under sh and busybox sh, each in a fresh directory holding the
-// sources, with lockpipe on PATH; a "go test" line is left out.
+// TestREADMEExamples runs the marked examples of the README and of docs/ as
+// a user would copy them, under sh and busybox sh, each in a fresh directory
+// holding the sources, with lockpipe on PATH; a "go test" line is left out.
 func TestREADMEExamples(t *testing.T) {
-	examples := readmeExamples(t)
-	if len(examples) < 5 {
-		t.Fatalf("only %d marked examples in README.md", len(examples))
+	files, _ := filepath.Glob("docs/*.md")
+	for _, file := range append([]string{"README.md"}, files...) {
+		examples := examplesIn(t, file)
+		if file == "README.md" && len(examples) < 5 {
+			t.Fatalf("only %d marked examples in README.md", len(examples))
+		}
+		runExamples(t, file, examples)
 	}
+}
+
+// runExamples runs the marked examples of one file.
+func runExamples(t *testing.T, file string, examples []example) {
 	shells := [][]string{{"/bin/sh", "-c"}}
 	if busybox, err := exec.LookPath("busybox"); err == nil {
 		shells = append(shells, []string{busybox, "sh", "-c"})
@@ -67,7 +75,7 @@ func TestREADMEExamples(t *testing.T) {
 	sources, _ := filepath.Glob("*.go")
 	for _, ex := range examples {
 		for _, sh := range shells {
-			t.Run(fmt.Sprintf("line %d/%s", ex.line, filepath.Base(sh[0])), func(t *testing.T) {
+			t.Run(fmt.Sprintf("%s line %d/%s", file, ex.line, filepath.Base(sh[0])), func(t *testing.T) {
 				dir := t.TempDir()
 				for _, f := range append(sources, "go.mod") {
 					if !strings.HasSuffix(f, "_test.go") {
@@ -87,10 +95,10 @@ func TestREADMEExamples(t *testing.T) {
 				var out bytes.Buffer
 				c.cmd.Stdout, c.cmd.Stderr = &out, &out
 				if st := c.start(t).status(t); st != 0 {
-					t.Errorf("README.md line %d: status %d, output:\n%s", ex.line, st, out.String())
+					t.Errorf("%s line %d: status %d, output:\n%s", file, ex.line, st, out.String())
 				}
 				if ex.hasWant && out.String() != ex.want {
-					t.Errorf("README.md line %d printed:\n%s\nthe README says:\n%s", ex.line, out.String(), ex.want)
+					t.Errorf("%s line %d printed:\n%s\nit says:\n%s", file, ex.line, out.String(), ex.want)
 				}
 			})
 		}

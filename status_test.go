@@ -19,6 +19,7 @@ import (
 // PID and command, none released, and nothing opened on the way (strace).
 func TestStatus(t *testing.T) {
 	t.Parallel()
+	needNative(t) // under qemu-user, a command line begins with qemu's
 	needRoot(t, "strace")
 	ps := pipes(t, 3)
 	h, _ := startHold(t, ps[0], "sleep", "3600")

@@ -35,6 +35,8 @@ func TestTimeout(t *testing.T) {
 		var ps []string
 		for _, c := range expired { // a pipe each: a reader and a writer on one would meet
 			ps = append(ps, pipePath(t))
+			// Made first: a deadline this short may come before the waiter has made it.
+			lockpipe(t, nil, "create", "-p", ps[len(ps)-1])
 			cs = append(cs, spawnWith(t, b, c.env, append(c.args, "-p", ps[len(ps)-1])...))
 		}
 		for i, c := range cs {
@@ -563,6 +565,44 @@ func TestIdleWaitSleeps(t *testing.T) {
 				t.Errorf("woken while idle: %d context switches in 1.5 s", after-before)
 			}
 		})
+	}
+}
+
+// TestInotifyLeftToOthers starts more waiters of one user than that user
+// may have inotify instances (fs.inotify.max_user_instances), then checks
+// that another process of the user can still take one: lockpipe takes none.
+func TestInotifyLeftToOthers(t *testing.T) {
+	t.Parallel()
+	needRoot(t)
+	needNative(t)
+	b, err := os.ReadFile("/proc/sys/fs/inotify/max_user_instances")
+	must(t, err)
+	limit := atoiBase(strings.TrimSpace(string(b)))
+	if limit > 2048 {
+		t.Skipf("fs.inotify.max_user_instances is %d here: too many waiters to start", limit)
+	}
+	dir := t.TempDir()
+	must(t, os.Chmod(dir, 0o777))
+	os.Chmod(filepath.Dir(dir), 0o755)
+	nobody := &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	var waiters []*child
+	for i := 0; i < limit+2; i++ {
+		c := newChild(nil, bin, "read", "-p", filepath.Join(dir, fmt.Sprintf("p%d", i)))
+		c.cmd.SysProcAttr = nobody
+		waiters = append(waiters, c.start(t))
+	}
+	for _, c := range waiters {
+		blocked(t, c.pid())
+	}
+	self, err := os.ReadFile(os.Args[0]) // this test binary, where the other user may run it
+	must(t, err)
+	check := filepath.Join(t.TempDir(), "check")
+	must(t, os.WriteFile(check, self, 0o755))
+	os.Chmod(filepath.Dir(check), 0o755)
+	c := newChild([]string{"LOCKPIPE_TEST_INOTIFY=1"}, check)
+	c.cmd.SysProcAttr = nobody
+	if st := c.start(t).status(t); st != 0 {
+		t.Errorf("with %d waiters of one user, another process of it cannot take an inotify instance: %q", len(waiters), c.stderr.String())
 	}
 }
 
