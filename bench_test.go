@@ -70,14 +70,18 @@ type rival struct {
 	reader, writer, check func(p string) []string
 }
 
-// rivals returns lockpipe, the shell idiom and the Go floor.
+// rivals returns lockpipe, the shell idiom and the Go floor, and with
+// LOCKPIPE_BENCH_BEFORE=PATH another build of lockpipe ("before"),
+// interleaved with them, so that two builds compare in one run.
 func rivals(b *testing.B) []rival {
 	floor := floorBinary(b)
-	return []rival{
-		{"lockpipe",
-			func(p string) []string { return []string{bin, "read", "-p", p} },
-			func(p string) []string { return []string{bin, "write", "-p", p} },
-			func(p string) []string { return []string{bin, "exists", "-p", p} }},
+	lp := func(name, exe string) rival {
+		return rival{name,
+			func(p string) []string { return []string{exe, "read", "-p", p} },
+			func(p string) []string { return []string{exe, "write", "-p", p} },
+			func(p string) []string { return []string{exe, "exists", "-p", p} }}
+	}
+	rs := []rival{lp("lockpipe", bin),
 		{"shell",
 			func(p string) []string { return []string{"cat", p} }, // standard output is /dev/null
 			func(p string) []string { return []string{"/bin/sh", "-c", `: > "$0"`, p} },
@@ -87,6 +91,10 @@ func rivals(b *testing.B) []rival {
 			func(p string) []string { return []string{floor, "write", p} },
 			func(p string) []string { return []string{floor, "exists", p} }},
 	}
+	if before := os.Getenv("LOCKPIPE_BENCH_BEFORE"); before != "" {
+		rs = append(rs, lp("before", before))
+	}
+	return rs
 }
 
 // median returns the middle of xs.

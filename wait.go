@@ -188,12 +188,12 @@ func (wr *waiter) lock() error {
 // prepare does what the wait needs of the path before the waiter blocks:
 // it reads a reader's record, and readies the path's watch.
 func (wr *waiter) prepare() {
-	if wr.w.reading {
-		wr.rec, wr.recorded = wr.h.readRecord()
-	}
 	dir, name := wr.h.location()
 	wr.name = name
 	wr.watch.open(wr.h, dir)
+	if wr.w.reading {
+		wr.recorded = wr.heldOrMet() == holdEnded
+	}
 }
 
 // take takes the named pipe, creating it unless --nowait or --if-exists say otherwise.
@@ -272,7 +272,8 @@ func (wr *waiter) meet() (ending, error) {
 	return pending, nil
 }
 
-// heldOrMet is how a reader ends at end-of-file: by a hold's end when the pipe has a record of this run.
+// heldOrMet is how a reader ends at end-of-file: by a hold's end when the
+// pipe has a record of this run, which it reads into wr.rec.
 func (wr *waiter) heldOrMet() ending {
 	var found bool
 	if d := wr.watch.home; d >= 0 {
