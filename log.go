@@ -100,6 +100,9 @@ func (w *lineWriter) Write(b []byte) (int, error) {
 	if w.look && !writable(w.out) {
 		return 0, syscall.EAGAIN
 	}
+	if w.look && len(b) > pipeBuf {
+		b = b[:pipeBuf] // what fits once poll(2) said the pipe has room; the rest is dropped
+	}
 	n := 0
 	for n < len(b) {
 		var m int

@@ -245,6 +245,8 @@ func ensure(path string, mode uint32) (*handle, error) {
 		return nil, err
 	}
 	warn("pipe does not exist at " + q)
-	h, _, err = create(path, mode)
+	if h, _, err = create(path, mode); h != nil {
+		clearRecord(h, false) // a pipe made now has none: one there is an earlier pipe's
+	}
 	return h, err
 }

@@ -8,11 +8,13 @@ package main
 // this run, and how its holder ended. It is a symbolic link beside the pipe,
 // ".lockpipe-record-NAME", holding a line such as
 //
-//	lockpipe 1 BOOT-ID INODE exit 3
+//	lockpipe 1 BOOT-ID INODE MTIME exit 3
 //
 // Creating the link is atomic and reading it opens nothing, on every file
 // system; it needs no write permission on the pipe, only on its directory.
-// A record counts only for the same pipe (its inode) in the same boot.
+// A record counts only for the same pipe in the same boot: the same inode,
+// and the same modification time, in nanoseconds, since a pipe made later
+// at the same name may be given the same inode number again (ext4 does).
 
 import (
 	"strconv"
@@ -104,25 +106,32 @@ func (h *handle) recordDir(flags int) (int, string, error) {
 }
 
 // parseRecord reads a record's line; ok is false when it is not one of lockpipe's.
-func parseRecord(line string) (boot string, ino uint64, r record, ok bool) {
+func parseRecord(line string) (boot, pipe string, r record, ok bool) {
 	f := strings.Fields(strings.TrimPrefix(line, recordPrefix))
-	if !strings.HasPrefix(line, recordPrefix) || len(f) < 3 {
-		return "", 0, r, false
+	if !strings.HasPrefix(line, recordPrefix) || len(f) < 4 {
+		return "", "", r, false
 	}
-	ino, err := strconv.ParseUint(f[1], 10, 64)
-	r.how = f[2]
+	r.how = f[3]
 	switch {
-	case err != nil:
-		return "", 0, r, false
-	case r.how == "held" && len(f) == 3:
-	case (r.how == "exit" || r.how == "signal") && len(f) == 4:
-		if r.n, err = strconv.Atoi(f[3]); err != nil || r.n < 0 || r.n > 255 {
-			return "", 0, r, false
+	case r.how == "held" && len(f) == 4:
+	case (r.how == "exit" || r.how == "signal") && len(f) == 5:
+		var err error
+		if r.n, err = strconv.Atoi(f[4]); err != nil || r.n < 0 || r.n > 255 {
+			return "", "", r, false
 		}
 	default:
-		return "", 0, r, false
+		return "", "", r, false
 	}
-	return f[0], ino, r, true
+	return f[0], f[1] + " " + f[2], r, true
+}
+
+// identity names the pipe h for its record, as it is now: its inode and its modification time.
+func (h *handle) identity() string {
+	st := h.st
+	if h.fd >= 0 {
+		syscall.Fstat(h.fd, &st)
+	}
+	return strconv.FormatUint(st.Ino, 10) + " " + strconv.FormatInt(st.Mtim.Nano(), 10)
 }
 
 // readRecordAt reads the record name in d for the pipe h: ours reports
@@ -133,8 +142,8 @@ func (h *handle) readRecordAt(d int, name string) (r record, found, ours bool) {
 	if err != nil {
 		return r, false, false
 	}
-	boot, ino, r, ours := parseRecord(line)
-	return r, ours && ino == h.st.Ino && (boot == bootID() || boot == "-"), ours
+	boot, pipe, r, ours := parseRecord(line)
+	return r, ours && pipe == h.identity() && (boot == bootID() || boot == "-"), ours
 }
 
 // readRecord returns the pipe's record of this run, if it has one.
@@ -165,7 +174,7 @@ func (h *handle) writeRecordAt(d int, name string, r record) error {
 	} else if err := syscall.Unlinkat(d, name); err != nil && err != syscall.ENOENT {
 		return err
 	}
-	line := recordPrefix + bootID() + " " + strconv.FormatUint(h.st.Ino, 10) + " " + r.how
+	line := recordPrefix + bootID() + " " + h.identity() + " " + r.how
 	if r.how != "held" {
 		line += " " + strconv.Itoa(r.n)
 	}

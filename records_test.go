@@ -54,20 +54,27 @@ func TestNewRun(t *testing.T) {
 }
 
 // TestRecordOfAnotherRun puts records by hand beside a pipe, as another
-// boot (another boot id) or another pipe at the same name (another inode)
-// left them: neither counts, a reader waits, status calls them stale, and
-// create clears them.
+// boot (another boot id) or another pipe at the same name (another inode, or
+// the same inode number given again, with another modification time) left
+// them: none counts, a reader waits, status calls them stale, create clears them.
 func TestRecordOfAnotherRun(t *testing.T) {
 	t.Parallel()
 	b, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
 	must(t, err)
 	boot := strings.TrimSpace(string(b))
 	for _, c := range []struct {
-		name      string
-		boot, ino func(ino uint64) string
+		name string
+		line func(ino uint64, mtime int64) string
 	}{
-		{"another boot", func(uint64) string { return "00000000-0000-4000-8000-000000000000" }, func(ino uint64) string { return fmt.Sprint(ino) }},
-		{"another pipe", func(uint64) string { return boot }, func(ino uint64) string { return fmt.Sprint(ino + 1) }},
+		{"another boot", func(ino uint64, mtime int64) string {
+			return fmt.Sprintf("lockpipe 1 00000000-0000-4000-8000-000000000000 %d %d exit 0", ino, mtime)
+		}},
+		{"another inode", func(ino uint64, mtime int64) string {
+			return fmt.Sprintf("lockpipe 1 %s %d %d exit 0", boot, ino+1, mtime)
+		}},
+		{"the same inode number given again", func(ino uint64, mtime int64) string {
+			return fmt.Sprintf("lockpipe 1 %s %d %d exit 0", boot, ino, mtime-1)
+		}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
@@ -76,7 +83,7 @@ func TestRecordOfAnotherRun(t *testing.T) {
 			var st syscall.Stat_t
 			must(t, syscall.Stat(p, &st))
 			rec := filepath.Join(filepath.Dir(p), ".lockpipe-record-pipe")
-			must(t, os.Symlink("lockpipe 1 "+c.boot(st.Ino)+" "+c.ino(st.Ino)+" exit 0", rec))
+			must(t, os.Symlink(c.line(st.Ino, st.Mtim.Nano()), rec))
 			if st, _, stderr := lockpipe(t, nil, "read", "-t", "200ms", "-p", p); st != 110 {
 				t.Errorf("read: status %d, stderr %q", st, stderr)
 			}
@@ -197,7 +204,7 @@ func TestRecordFiles(t *testing.T) {
 	var st syscall.Stat_t
 	must(t, syscall.Stat(p, &st))
 	boot, _ := os.ReadFile("/proc/sys/kernel/random/boot_id")
-	if want := fmt.Sprintf("lockpipe 1 %s %d exit 2", strings.TrimSpace(string(boot)), st.Ino); recordOf(p) != want {
+	if want := fmt.Sprintf("lockpipe 1 %s %d %d exit 2", strings.TrimSpace(string(boot)), st.Ino, st.Mtim.Nano()); recordOf(p) != want {
 		t.Errorf("record %q, want %q", recordOf(p), want)
 	}
 	if st, _, _ := lockpipe(t, nil, "exists", "-p", p); st != 0 {

@@ -49,10 +49,10 @@ type signalOwner struct {
 	once     sync.Once
 	queues   [handled]chan os.Signal // one each, so that a burst of one never crowds out another
 	handover chan chan struct{}
-	ignored  [handled]bool // ignored when lockpipe started, as far as Go's runtime can tell
-	mu       sync.Mutex    // held while a child starts, so that no signal misses it
-	target   int           // while CMD runs as a child: its PID, or -PGID to forward to its group
-	onEnd    func(syscall.Signal)
+	ignored  [handled]bool        // ignored when lockpipe started, as far as Go's runtime can tell
+	mu       sync.Mutex           // held while a child starts, so that no signal misses it
+	target   int                  // while CMD runs as a child: its PID, or -PGID to forward to its group; guarded by mu
+	onEnd    func(syscall.Signal) // what to do before a signal ends lockpipe (hold records it); guarded by mu
 }
 
 // signals is the process's one owner of its signals.
@@ -156,8 +156,11 @@ func (o *signalOwner) end(sig syscall.Signal) {
 	status := statusSignal + int(sig)
 	exitWithin(infoLine(status, "received "+signalName(sig)+" while "+doingNow()+
 		"; exiting with status "+strconv.Itoa(status)), time.Second, func() {
-		if o.onEnd != nil {
-			o.onEnd(sig)
+		o.mu.Lock()
+		last := o.onEnd
+		o.mu.Unlock()
+		if last != nil {
+			last(sig)
 		}
 	})
 }

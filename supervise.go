@@ -210,7 +210,9 @@ func runHold(inv *invocation) error {
 	q := quoteList(inv.req.paths)
 	setDoing("holding pipe at " + q)
 	exactLog()
+	signals.mu.Lock()
 	signals.onEnd = func(sig syscall.Signal) { end(record{how: "signal", n: int(sig)}) }
+	signals.mu.Unlock()
 	catchSignals()
 	if len(inv.exec) == 0 {
 		info("holding pipe at " + q + " until a signal")

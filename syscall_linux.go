@@ -40,6 +40,7 @@ const (
 	wordBits         = 8 * unsafe.Sizeof(uintptr(0))     // bits in an unsigned long
 	interruptSignal  = syscall.SIGALRM                   // what lockpipe sends its own threads to interrupt a blocking call
 	nameMax          = 255                               // NAME_MAX
+	pipeBuf          = 4096                              // PIPE_BUF: written to a pipe whole, once it has room
 	procSelfFd       = "/proc/self/fd/"                  // where a descriptor is reopened
 	bootIDPath       = "/proc/sys/kernel/random/boot_id" // this boot's identity
 )

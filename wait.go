@@ -75,7 +75,7 @@ type waiter struct {
 	watch    watch     // what tells it to look at its path
 	phase    phase     // guarded by w.mu
 	opened   time.Time // when a writer came, for a reader; guarded by w.mu
-	end      ending    // once finished
+	result   ending    // how it ended, once finished
 	rec      record    // the hold's record, when its end released the waiter
 	recorded bool      // the pipe had a record of this run when the waiter came
 	late     bool      // the hold had ended before the waiter came
@@ -92,15 +92,15 @@ type wait struct {
 	waiters  []*waiter
 	mu       sync.Mutex
 	expired  bool          // the deadline has passed; guarded by mu
-	over     bool          // decided: the waiters still waiting must stop; guarded by mu
+	decided  bool          // the outcome is known: the waiters still waiting must stop; guarded by mu
 	left     int           // waiters not finished; guarded by mu
-	done     chan struct{} // closed once decided
+	outcome  chan struct{} // closed once decided, and the waiters still waiting have stopped or been left
 }
 
 // await waits on the request's pipes for partners: writers when reading,
 // readers when writing. The deadline starts before anything looks at a path.
 func await(r *request, reading bool) (*wait, error) {
-	w := &wait{r: r, reading: reading, doing: "writing to pipe at", done: make(chan struct{})}
+	w := &wait{r: r, reading: reading, doing: "writing to pipe at", outcome: make(chan struct{})}
 	if reading {
 		w.doing = "reading from pipe at"
 	}
@@ -127,7 +127,7 @@ func await(r *request, reading bool) (*wait, error) {
 	if r.last {
 		w.waiters[0].run() // on this goroutine: a thread fewer for the common wait on one pipe
 	}
-	<-w.done
+	<-w.outcome
 	return w, w.report()
 }
 
@@ -226,7 +226,7 @@ func (wr *waiter) enter() ending {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	switch {
-	case w.over:
+	case w.decided:
 		return abandoned
 	case w.expired:
 		return expired
@@ -389,7 +389,7 @@ func (wr *waiter) stop() ending {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	switch {
-	case w.over:
+	case w.decided:
 		return abandoned
 	case w.expired && !time.Now().Before(wr.limit()):
 		return expired
@@ -417,7 +417,7 @@ func (wr *waiter) finish(end ending, err error) {
 		wr.h.close()
 	}
 	w.mu.Lock()
-	wr.phase, wr.end = finished, end
+	wr.phase, wr.result = finished, end
 	if wr.err == nil {
 		wr.err = err
 	}
@@ -434,14 +434,14 @@ func (wr *waiter) finish(end ending, err error) {
 // system that stopped answering).
 func (w *wait) decide() {
 	w.mu.Lock()
-	if w.over {
+	if w.decided {
 		w.mu.Unlock()
 		return
 	}
-	w.over = true
+	w.decided = true
 	w.mu.Unlock()
 	w.interruptAll()
-	close(w.done)
+	close(w.outcome)
 }
 
 // interruptAll interrupts every waiter that is in its pipe's open or read
@@ -490,11 +490,11 @@ func (w *wait) clock() {
 	for {
 		sleepUntil(w.limit())
 		w.mu.Lock()
-		over, early := w.over, time.Now().Before(w.limitLocked())
-		w.expired = !over && !early
+		decided, early := w.decided, time.Now().Before(w.limitLocked())
+		w.expired = !decided && !early
 		w.mu.Unlock()
 		switch {
-		case over:
+		case decided:
 			return
 		case early: // a signal, or a writer's grace
 			continue
@@ -535,7 +535,7 @@ func (w *wait) limitLocked() time.Time {
 func (w *wait) report() error {
 	var released, missing []*waiter
 	for _, wr := range w.waiters {
-		switch wr.end {
+		switch wr.result {
 		case failed:
 			return wr.err
 		case met, holdEnded, absent, removed:
@@ -552,7 +552,7 @@ func (w *wait) report() error {
 		if err := wr.report(); err != nil {
 			return err
 		}
-		if s := wr.rec.status(); wr.end == holdEnded && w.r.status && status == 0 {
+		if s := wr.rec.status(); wr.result == holdEnded && w.r.status && status == 0 {
 			status = s
 		}
 	}
@@ -567,17 +567,17 @@ func (w *wait) report() error {
 func (wr *waiter) report() error {
 	q := strconv.Quote(wr.path)
 	switch {
-	case wr.end == met && wr.w.reading:
+	case wr.result == met && wr.w.reading:
 		info("read from pipe at " + q)
-	case wr.end == met:
+	case wr.result == met:
 		info("wrote to pipe at " + q)
-	case wr.end == holdEnded && wr.late:
+	case wr.result == holdEnded && wr.late:
 		info("pipe at " + q + " was held and no longer is; nothing left to wait for (" + wr.rec.String() + ")")
-	case wr.end == holdEnded:
+	case wr.result == holdEnded:
 		info("the hold on pipe at " + q + " ended (" + wr.rec.String() + ")")
-	case wr.end == removed && wr.w.r.keep && !wr.w.reading:
+	case wr.result == removed && wr.w.r.keep && !wr.w.reading:
 		return warnLine(statusNobody, "pipe removed while "+wr.w.doing+" "+q+", and nobody reads it; CMD not run")
-	case wr.end == removed && wr.w.r.keep:
+	case wr.result == removed && wr.w.r.keep:
 		var p [2]int
 		if err := syscall.Pipe2(p[:], syscall.O_CLOEXEC); err != nil {
 			return sysError("give CMD end-of-file for", wr.path, err)
@@ -585,7 +585,7 @@ func (wr *waiter) report() error {
 		syscall.Close(p[1])
 		wr.fd = p[0]
 		info("pipe removed while " + wr.w.doing + " " + q + "; CMD reads end-of-file")
-	case wr.end == removed:
+	case wr.result == removed:
 		info("pipe removed while " + wr.w.doing + " " + q + "; nothing left to wait for")
 	}
 	return nil

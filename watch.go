@@ -29,10 +29,11 @@ const lookEvery = 2 * time.Minute
 
 // watch is one waiter's path watch.
 type watch struct {
-	dirs  []int     // the directories whose changes interrupt the waiter
-	home  int       // the pipe's own directory, open, or -1: dirs[0] when there
-	timer int       // the kernel timer of the looks; -1 without one
-	since time.Time // when the waiter began to block
+	dirs  []int         // the directories whose changes interrupt the waiter
+	home  int           // the pipe's own directory, open, or -1: dirs[0] when there
+	timer int           // the kernel timer of the looks; -1 without one
+	since time.Time     // when the waiter began to block
+	phase time.Duration // where in each lookEvery its looks come, after the first minute
 }
 
 // open opens the directories to be notified of: the pipe's own, and the
@@ -68,21 +69,25 @@ func (wt *watch) start(tid int) {
 			i--
 		}
 	}
-	wt.since = time.Now()
+	// Waiters that began together look apart: a thousand at once would contend for the CPU.
+	wt.since, wt.phase = time.Now(), time.Duration(syscall.Getpid()%97)*lookEvery/97
 	wt.timer, _ = threadTimer(tid)
 	wt.rearm(wt.since)
 }
 
 // next returns when the look after now is due: 1, 4, 16 and 64 s into
-// the wait, then every lookEvery.
+// the wait, then every lookEvery, from its phase on.
 func (wt *watch) next(now time.Time) time.Time {
 	for d := time.Second; d < lookEvery; d *= 4 {
 		if t := wt.since.Add(d); t.After(now) {
 			return t
 		}
 	}
-	since := now.Sub(wt.since) - 64*time.Second
-	return now.Add(lookEvery - since%lookEvery)
+	first := wt.since.Add(64*time.Second + wt.phase)
+	if !first.After(now) {
+		return now.Add(lookEvery - now.Sub(first)%lookEvery)
+	}
+	return first
 }
 
 // rearm sets the timer for the next look after now.
