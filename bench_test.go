@@ -164,16 +164,7 @@ func BenchmarkMemory(b *testing.B) {
 	interleave(b, "kB", func(r rival, p string) float64 {
 		reader := newChild(nil, r.reader(p)...).start(b)
 		blocked(b, reader.pid())
-		status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", reader.pid()))
-		if err != nil {
-			b.Fatal(err)
-		}
-		var kb float64
-		for _, l := range strings.Split(string(status), "\n") {
-			if strings.HasPrefix(l, "VmRSS:") {
-				kb, _ = strconv.ParseFloat(strings.Fields(l)[1], 64)
-			}
-		}
+		kb := statusKB(reader.pid(), "VmRSS")
 		runOK(b, r.writer(p))
 		reader.status(b)
 		return kb
@@ -467,20 +458,23 @@ func BenchmarkStatus(b *testing.B) {
 }
 
 // BenchmarkSize reports the release binary's size against the Go floor's,
-// both built by this toolchain with the release build's flags.
+// both built by this toolchain with the release build's flags, and that of
+// LOCKPIPE_BENCH_BEFORE's build as it is.
 func BenchmarkSize(b *testing.B) {
-	floor := floorBinary(b)
-	var sizes [2]float64
-	for i, f := range []string{bin, floor} {
+	size := func(f string) float64 {
 		fi, err := os.Stat(f)
 		if err != nil {
 			b.Fatal(err)
 		}
-		sizes[i] = float64(fi.Size())
+		return float64(fi.Size())
 	}
-	b.ReportMetric(sizes[0], "lockpipe-bytes")
-	b.ReportMetric(sizes[1], "floor-bytes")
-	b.ReportMetric(sizes[0]/sizes[1], "lockpipe/floor")
+	lp, floor := size(bin), size(floorBinary(b))
+	b.ReportMetric(lp, "lockpipe-bytes")
+	b.ReportMetric(floor, "floor-bytes")
+	b.ReportMetric(lp/floor, "lockpipe/floor")
+	if before := os.Getenv("LOCKPIPE_BENCH_BEFORE"); before != "" {
+		b.ReportMetric(size(before), "before-bytes")
+	}
 }
 
 // BenchmarkLifetimes measures a holder's end to its waiting reader's exit,
@@ -523,39 +517,53 @@ func BenchmarkLifetimes(b *testing.B) {
 }
 
 // BenchmarkLifetimesMemory measures the resident and the private memory of
-// hold and run while their CMD runs, against a waiting read.
+// hold and run while their CMD runs, against a waiting read and write; with
+// LOCKPIPE_BENCH_BEFORE, of that build too, interleaved.
 func BenchmarkLifetimesMemory(b *testing.B) {
-	field := func(pid int, name string) float64 {
-		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-		for _, l := range strings.Split(string(b), "\n") {
-			if v, ok := strings.CutPrefix(l, name+":"); ok {
-				kb, _ := strconv.ParseFloat(strings.Fields(v)[0], 64)
-				return kb
-			}
-		}
-		return 0
+	builds := map[string]string{"": bin}
+	if before := os.Getenv("LOCKPIPE_BENCH_BEFORE"); before != "" {
+		builds["before-"] = before
 	}
-	var rss, anon [3][]float64
+	roles := []string{"read", "write", "hold", "run"}
+	xs := map[string][]float64{}
 	for i := 0; i < b.N; i++ {
-		p := filepath.Join(b.TempDir(), "pipe")
-		h := spawn(b, nil, "hold", "-p", p, "--", "sleep", "3600")
-		waitFor(b, "held", func() bool { return onlyChild(h.pid()) > 0 && holds(h.pid(), p) })
-		r := spawn(b, nil, "run", "-p", p, "--", "sleep", "3600")
-		blocked(b, r.pid())
-		q := filepath.Join(b.TempDir(), "pipe")
-		w := spawn(b, nil, "read", "-p", q)
-		blocked(b, w.pid())
-		for j, pid := range []int{w.pid(), h.pid(), r.pid()} {
-			rss[j] = append(rss[j], field(pid, "VmRSS"))
-			anon[j] = append(anon[j], field(pid, "RssAnon"))
-		}
-		for _, c := range []*child{h, r, w} {
-			c.cmd.Process.Kill()
-			c.status(b)
+		for prefix, exe := range builds {
+			for j, pid := range lifetimesAlive(b, exe) {
+				xs[prefix+roles[j]+"-rss-kB"] = append(xs[prefix+roles[j]+"-rss-kB"], statusKB(pid, "VmRSS"))
+				xs[prefix+roles[j]+"-private-kB"] = append(xs[prefix+roles[j]+"-private-kB"], statusKB(pid, "RssAnon"))
+			}
+			lifetimesEnd(b)
 		}
 	}
-	for j, name := range []string{"read", "hold", "run"} {
-		b.ReportMetric(median(rss[j]), name+"-rss-kB")
-		b.ReportMetric(median(anon[j]), name+"-private-kB")
+	for unit, v := range xs {
+		b.ReportMetric(median(v), unit)
+	}
+}
+
+// lifetimesStarted holds what lifetimesAlive started, for lifetimesEnd.
+var lifetimesStarted []*child
+
+// lifetimesAlive starts exe's read and write, waiting, and its hold and run
+// with their CMD running, and returns their pids in that order.
+func lifetimesAlive(b *testing.B, exe string) []int {
+	dir := b.TempDir()
+	p := filepath.Join(dir, "held")
+	h := spawnWith(b, exe, nil, "hold", "-p", p, "--", "sleep", "3600")
+	waitFor(b, "held", func() bool { return onlyChild(h.pid()) > 0 && holds(h.pid(), p) })
+	r := spawnWith(b, exe, nil, "run", "-p", p, "--", "sleep", "3600")
+	w := spawnWith(b, exe, nil, "read", "-p", filepath.Join(dir, "read"))
+	o := spawnWith(b, exe, nil, "write", "-p", filepath.Join(dir, "write"))
+	for _, c := range []*child{r, w, o} {
+		blocked(b, c.pid())
+	}
+	lifetimesStarted = []*child{w, o, h, r}
+	return []int{w.pid(), o.pid(), h.pid(), r.pid()}
+}
+
+// lifetimesEnd kills what lifetimesAlive started.
+func lifetimesEnd(b *testing.B) {
+	for _, c := range lifetimesStarted {
+		c.cmd.Process.Kill()
+		c.status(b)
 	}
 }
