@@ -49,7 +49,7 @@ func TestRunCommand(t *testing.T) {
 	t.Run("looked up as execvp does", func(t *testing.T) {
 		a, b, p := t.TempDir(), t.TempDir(), pipePath(t)
 		must(t, os.WriteFile(filepath.Join(a, "tool"), []byte("#!/bin/sh\necho from a\n"), 0o644)) // not executable: skipped
-		must(t, os.WriteFile(filepath.Join(b, "tool"), []byte("#!/bin/sh\necho from b\n"), 0o755))
+		writeExecutable(t, filepath.Join(b, "tool"), []byte("#!/bin/sh\necho from b\n"))
 		c := newChild([]string{"PATH=" + a + ":" + b}, bin, "read", "-p", p, "--", "tool").start(t)
 		release(t, c.pid(), "write", p)
 		if st := c.status(t); st != 0 || c.stdout.String() != "from b\n" {
@@ -60,14 +60,14 @@ func TestRunCommand(t *testing.T) {
 		p, bindir := pipePath(t), t.TempDir()
 		c := newChild([]string{"PATH=" + bindir}, bin, "read", "-p", p, "--", "late-tool").start(t)
 		blocked(t, c.pid())
-		must(t, os.WriteFile(filepath.Join(bindir, "late-tool"), []byte("#!/bin/sh\necho installed while waiting\n"), 0o755))
+		writeExecutable(t, filepath.Join(bindir, "late-tool"), []byte("#!/bin/sh\necho installed while waiting\n"))
 		release(t, c.pid(), "write", p)
 		if st := c.status(t); st != 0 || c.stdout.String() != "installed while waiting\n" {
 			t.Errorf("status %d, stdout %q, stderr %q", st, c.stdout.String(), c.stderr.String())
 		}
 	})
 	bad := t.TempDir()
-	must(t, os.WriteFile(filepath.Join(bad, "text"), []byte("no interpreter line\n"), 0o755))
+	writeExecutable(t, filepath.Join(bad, "text"), []byte("no interpreter line\n"))
 	must(t, os.WriteFile(filepath.Join(bad, "private"), []byte("#!/bin/sh\n"), 0o644))
 	for _, r := range []struct {
 		name, cmd, path string

@@ -167,6 +167,7 @@ func runDelete(inv *invocation, _ io.Writer) error {
 // runWait is read and write: the wait, then CMD if one is given.
 func runWait(inv *invocation, reading bool) error {
 	inv.req.last = true
+	waitSignals()
 	w, err := await(&inv.req, reading)
 	if err != nil || len(inv.exec) == 0 {
 		return err

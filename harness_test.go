@@ -406,9 +406,19 @@ func bareRoot(t *testing.T, extra ...string) string {
 	for i := 0; i+1 < len(files); i += 2 {
 		data, err := os.ReadFile(files[i+1])
 		must(t, err)
-		must(t, os.WriteFile(filepath.Join(root, files[i]), data, 0o755))
+		writeExecutable(t, filepath.Join(root, files[i]), data)
 	}
 	return root
+}
+
+// writeExecutable writes an executable file while no child is being forked:
+// a child forked while the file is open for writing would keep it so until
+// its exec, and running the file then fails with ETXTBSY.
+func writeExecutable(t testing.TB, path string, data []byte) {
+	t.Helper()
+	syscall.ForkLock.RLock()
+	defer syscall.ForkLock.RUnlock()
+	must(t, os.WriteFile(path, data, 0o755))
 }
 
 // asPID1 starts lockpipe as PID 1 of a new PID namespace and returns unshare and lockpipe's host PID.

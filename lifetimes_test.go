@@ -13,6 +13,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // startHold starts lockpipe hold on p with CMD, and returns it and CMD's PID once CMD runs and the pipe is held.
@@ -125,9 +126,7 @@ func TestHoldSeveralAndAgain(t *testing.T) {
 	blocked(t, r.pid())
 	syscall.Kill(c1, syscall.SIGKILL)
 	h1.status(t)
-	if w, _ := waiting(r.pid()); !w {
-		t.Fatal("released while a second holder holds")
-	}
+	blocked(t, r.pid()) // woken by the first holder's record, it waits again: a second holder holds
 	syscall.Kill(c2, syscall.SIGKILL)
 	h2.status(t)
 	released(t, r, p)
@@ -328,11 +327,19 @@ func TestRunStops(t *testing.T) {
 	t.Run("by a latch already fired", func(t *testing.T) {
 		t.Parallel()
 		p := pipePath(t)
-		if st, _, _ := lockpipe(t, nil, "hold", "-p", p, "--", "true"); st != 0 {
-			t.Fatalf("hold: %d", st)
+		st, _, held := lockpipe(t, nil, "hold", "-p", p, "--", "true")
+		if st != 0 {
+			t.Fatalf("hold: %d %q", st, held)
 		}
-		if st, _, stderr := lockpipe(t, nil, "run", "-p", p, "--", "sleep", "3600"); st != 0 || !strings.Contains(stderr, "was held and no longer is") {
-			t.Errorf("status %d, stderr %q", st, stderr)
+		r := spawn(t, nil, "run", "-p", p, "--", "sleep", "3600")
+		select {
+		case <-r.done:
+		case <-time.After(bound):
+			_, status, _ := lockpipe(t, nil, "status", "-p", p)
+			t.Fatalf("run still waits %v after a hold that ended; the hold said %q; status says:\n%s", bound, held, status)
+		}
+		if st := r.status(t); st != 0 || !strings.Contains(r.stderr.String(), "was held and no longer is") {
+			t.Errorf("status %d, stderr %q", st, r.stderr.String())
 		}
 	})
 }

@@ -136,14 +136,14 @@ func (h *handle) identity() string {
 
 // readRecordAt reads the record name in d for the pipe h: ours reports
 // whether a record of lockpipe's is there at all, found whether it is this
-// pipe's in this boot (or was written where the boot could not be told).
+// pipe's in this boot (or was written or is read where the boot cannot be told).
 func (h *handle) readRecordAt(d int, name string) (r record, found, ours bool) {
 	line, err := readlinkat(d, name)
 	if err != nil {
 		return r, false, false
 	}
 	boot, pipe, r, ours := parseRecord(line)
-	return r, ours && pipe == h.identity() && (boot == bootID() || boot == "-"), ours
+	return r, ours && pipe == h.identity() && (boot == bootID() || boot == "-" || bootID() == "-"), ours
 }
 
 // readRecord returns the pipe's record of this run, if it has one.

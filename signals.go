@@ -63,13 +63,19 @@ func catchSignals() { signals.once.Do(signals.start) }
 
 // waitSignals readies a wait's signals. A wait keeps none of its own (os/signal
 // costs two threads and about 90 kB): the kernel's default action ends it
-// with the shell's 128+N, at once. SIGQUIT, on which Go would dump its
-// goroutines and exit 2, is given that default too. As PID 1, where the
-// kernel drops a signal that has no handler, or in run, which forwards them
-// to CMD, lockpipe handles them itself.
+// with the shell's 128+N, at once. Each signal that ends lockpipe gets that
+// default (or stays ignored, as Go's runtime keeps an inherited SIGHUP or
+// SIGINT): with Go's handler, the kernel would deliver it to any thread, and
+// a signal handled on one thread while another replaces the process with
+// CMD is lost with it. As PID 1, where the kernel drops a signal that has no
+// handler, or in run, which forwards them to CMD, lockpipe handles them itself.
 func waitSignals() {
 	signals.once.Do(func() {
-		setDisposition(syscall.SIGQUIT, signal.Ignored(syscall.SIGQUIT))
+		for _, s := range signalTable {
+			if s.ends {
+				setDisposition(s.sig, signal.Ignored(s.sig))
+			}
+		}
 	})
 }
 

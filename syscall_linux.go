@@ -100,16 +100,23 @@ func readlinkat(d int, name string) (string, error) {
 		return "", err
 	}
 	var buf [256]byte
-	r, _, e := syscall.Syscall6(syscall.SYS_READLINKAT, uintptr(d), uintptr(unsafe.Pointer(n)), uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)), 0, 0)
-	if e != 0 {
-		return "", e
+	for {
+		r, _, e := syscall.Syscall6(syscall.SYS_READLINKAT, uintptr(d), uintptr(unsafe.Pointer(n)), uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)), 0, 0)
+		if e != syscall.EINTR {
+			if e != 0 {
+				return "", e
+			}
+			return string(buf[:r]), nil
+		}
 	}
-	return string(buf[:r]), nil
 }
 
 // readFile returns what the small file at path holds (64 kB at most), as /proc's are.
 func readFile(path string) ([]byte, error) {
 	fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+	for err == syscall.EINTR {
+		fd, err = syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -163,7 +163,6 @@ func (wr *waiter) run() {
 		if !wr.w.reading {
 			wr.prepare() // after a meet that released nobody
 		}
-		waitSignals()
 		if err = wr.lock(); err == nil {
 			end, err = wr.block()
 		}
