@@ -476,6 +476,18 @@ func statusField(t testing.TB, pid int, field string, base int) uint64 {
 	return 0
 }
 
+// trapSet reports whether the shell CMD, started by lockpipe as pid, has
+// set a trap for sig: only once pid runs /bin/sh, since before its exec it
+// is lockpipe's forked copy (or qemu's), which catches every signal and
+// would leave one sent then pending for the shell's default action.
+func trapSet(t testing.TB, pid int, sig syscall.Signal) bool {
+	sh, _ := filepath.EvalSymlinks("/bin/sh")
+	if exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid)); err != nil || exe != sh {
+		return false
+	}
+	return statusField(t, pid, "SigCgt", 16)&(1<<(sig-1)) != 0
+}
+
 // procState returns the state letter of pid in /proc/PID/stat ("Z" for a zombie), or "" when it is gone.
 func procState(pid int) string {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))

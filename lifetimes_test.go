@@ -51,7 +51,7 @@ func TestHoldReleasesWhenCMDEnds(t *testing.T) {
 			early := spawn(t, nil, "read", "-p", p)
 			blocked(t, early.pid())
 			h, cmd := startHold(t, p, "/bin/sh", "-c", "trap 'exit 3' USR1; while :; do sleep 1; done")
-			waitFor(t, "the trap set", func() bool { return statusField(t, cmd, "SigCgt", 16)&(1<<(syscall.SIGUSR1-1)) != 0 })
+			waitFor(t, "the trap set", func() bool { return trapSet(t, cmd, syscall.SIGUSR1) })
 			during := spawn(t, nil, "read", "-p", p)
 			blocked(t, during.pid())
 			if w, _ := waiting(early.pid()); !w {
@@ -184,7 +184,7 @@ func TestHoldSignals(t *testing.T) {
 			t.Parallel()
 			p := pipePath(t)
 			h, cmd := startHold(t, p, "/bin/sh", "-c", fmt.Sprintf(`trap 'exit 7' %d; while :; do sleep 1; done`, sig))
-			waitFor(t, "the trap set", func() bool { return statusField(t, cmd, "SigCgt", 16)&(1<<(sig-1)) != 0 })
+			waitFor(t, "the trap set", func() bool { return trapSet(t, cmd, sig) })
 			h.cmd.Process.Signal(sig)
 			if st := h.status(t); st != 7 || !strings.Contains(h.stderr.String(), "forwarded "+signalName(sig)+" to CMD (PID "+strconv.Itoa(cmd)+")") {
 				t.Errorf("status %d, stderr %q", st, h.stderr.String())
@@ -365,7 +365,7 @@ func TestRunCMDEnds(t *testing.T) {
 	t.Run("signal forwarded", func(t *testing.T) {
 		t.Parallel()
 		r, cmd := startRun(t, pipePath(t), nil, "/bin/sh", "-c", `trap 'exit 9' HUP; while :; do sleep 1; done`)
-		waitFor(t, "the trap set", func() bool { return statusField(t, cmd, "SigCgt", 16)&(1<<(syscall.SIGHUP-1)) != 0 })
+		waitFor(t, "the trap set", func() bool { return trapSet(t, cmd, syscall.SIGHUP) })
 		r.cmd.Process.Signal(syscall.SIGHUP)
 		if st := r.status(t); st != 9 || !strings.Contains(r.stderr.String(), "forwarded SIGHUP to the process group of CMD") {
 			t.Errorf("status %d, stderr %q", st, r.stderr.String())
@@ -473,7 +473,7 @@ func TestSignalBurst(t *testing.T) {
 	var cmd int
 	waitFor(t, "CMD's traps set", func() bool {
 		cmd = onlyChild(h.pid())
-		return cmd > 0 && statusField(t, cmd, "SigCgt", 16)&(1<<(syscall.SIGTERM-1)) != 0
+		return cmd > 0 && trapSet(t, cmd, syscall.SIGTERM)
 	})
 	fill()
 	for i := 0; i < 50; i++ {
