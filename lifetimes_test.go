@@ -196,6 +196,8 @@ func TestHoldSignals(t *testing.T) {
 		p := pipePath(t)
 		h := spawn(t, []string{"LOCKPIPE_LOG_FILTER=debug"}, "hold", "-p", p)
 		waitFor(t, "the pipe held", func() bool { return holds(h.pid(), p) })
+		// Logged once hold answers its signals; one that comes before is dropped, unlogged.
+		waitFor(t, "hold's signals caught", func() bool { return strings.Contains(h.stderr.String(), "until a signal") })
 		r := spawn(t, nil, "read", "-p", p)
 		blocked(t, r.pid())
 		for _, sig := range []syscall.Signal{syscall.SIGUSR1, syscall.SIGUSR2} { // ignored, as by every command
