@@ -284,6 +284,20 @@ func waiting(pid int) (waits, exists bool) {
 	return false, len(tasks) > 0
 }
 
+// stillWaits reports whether pid waits on a named pipe, polling through the
+// moments a waiter spends awake (to look at its path when its directory
+// changed): false once it has ended instead, or never waits again.
+func stillWaits(pid int) bool {
+	for deadline := time.Now().Add(bound); time.Now().Before(deadline); time.Sleep(2 * time.Millisecond) {
+		if waits, exists := waiting(pid); waits {
+			return true
+		} else if !exists || procState(pid) == "Z" || procState(pid) == "" {
+			return false
+		}
+	}
+	return false
+}
+
 // blocked polls until pid waits on a named pipe.
 func blocked(t testing.TB, pid int) {
 	t.Helper()

@@ -54,7 +54,7 @@ func TestHoldReleasesWhenCMDEnds(t *testing.T) {
 			waitFor(t, "the trap set", func() bool { return trapSet(t, cmd, syscall.SIGUSR1) })
 			during := spawn(t, nil, "read", "-p", p)
 			blocked(t, during.pid())
-			if w, _ := waiting(early.pid()); !w {
+			if !stillWaits(early.pid()) {
 				t.Fatal("the early reader was released when the hold began")
 			}
 			want := 3
@@ -151,7 +151,7 @@ func TestHoldPipeUse(t *testing.T) {
 	if st, _, _ := lockpipe(t, nil, "write", "-p", p); st != 0 {
 		t.Errorf("write to a held pipe: %d", st)
 	}
-	if w, _ := waiting(r.pid()); !w {
+	if !stillWaits(r.pid()) {
 		t.Error("a write released a reader of the held pipe")
 	}
 	if st, _, _ := lockpipe(t, nil, "delete", "-p", p); st != 0 || there(p) {

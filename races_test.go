@@ -227,7 +227,7 @@ func TestDeleteAllOrNothing(t *testing.T) {
 		if st := c.start(t).status(t); st != 1 || !strings.Contains(c.stderr.String(), "cannot delete pipe at "+strconv.Quote(p)+": operation not permitted") {
 			t.Errorf("status %d, stderr %q", st, c.stderr.String())
 		}
-		if waits, _ := waiting(r.pid()); !waits || !isPipe(p) {
+		if waits := stillWaits(r.pid()); !waits || !isPipe(p) {
 			t.Errorf("the reader was released (%v) or the pipe is gone (%v)", !waits, !isPipe(p))
 		}
 	})
@@ -242,7 +242,7 @@ func TestDeleteAllOrNothing(t *testing.T) {
 		if st := c.status(t); st != 30 || !strings.Contains(c.stderr.String(), "read-only file system") {
 			t.Errorf("status %d, stderr %q", st, c.stderr.String())
 		}
-		if waits, _ := waiting(r.pid()); !waits || !isPipe(p) {
+		if waits := stillWaits(r.pid()); !waits || !isPipe(p) {
 			t.Errorf("the reader was released (%v) or the pipe is gone (%v)", !waits, !isPipe(p))
 		}
 	})

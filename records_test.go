@@ -40,7 +40,7 @@ func TestNewRun(t *testing.T) {
 	}
 	r, cmd := startRun(t, p, nil, "sleep", "3600")
 	h, held := startHold(t, p, "sleep", "3600")
-	if w, _ := waiting(r.pid()); !w {
+	if !stillWaits(r.pid()) {
 		t.Fatalf("run did not wait for the new hold: %q", r.stderr.String())
 	}
 	syscall.Kill(held, syscall.SIGTERM)
@@ -162,7 +162,7 @@ func TestVerdictOfSeveralHolders(t *testing.T) {
 	if st := h1.status(t); st != 3 {
 		t.Errorf("first holder: %d", st)
 	}
-	if w, _ := waiting(r.pid()); !w {
+	if !stillWaits(r.pid()) {
 		t.Fatal("released while a holder still holds")
 	}
 	must(t, os.WriteFile(q2, []byte("go\n"), 0o600))

@@ -56,7 +56,7 @@ func TestStatus(t *testing.T) {
 		t.Errorf("status printed:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 	for _, c := range []*child{r, w, rq} {
-		if waits, _ := waiting(c.pid()); !waits {
+		if !stillWaits(c.pid()) {
 			t.Errorf("%v was released by status", c.cmd.Args)
 		}
 	}
@@ -116,7 +116,7 @@ func TestStatusUnprivileged(t *testing.T) {
 	if st := u.status(t); st != 0 || strings.Contains(u.stdout.String(), "pid=") || !strings.Contains(u.stdout.String(), "held no") {
 		t.Errorf("as PID 1: status %d, stdout %q", st, u.stdout.String())
 	}
-	if w, _ := waiting(r.pid()); !w {
+	if !stillWaits(r.pid()) {
 		t.Error("the reader was released")
 	}
 }

@@ -410,7 +410,7 @@ func TestUsersNamesLeftAlone(t *testing.T) {
 			t.Errorf("%s changed:\n%s\nbecame:\n%s", e, before[e], after)
 		}
 	}
-	if w, _ := waiting(r.pid()); !w {
+	if !stillWaits(r.pid()) {
 		t.Errorf("the reader of the user's pipe was released: %q", r.stderr.String())
 	}
 	if there(p) || there(q) {

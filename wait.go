@@ -344,6 +344,23 @@ func (wr *waiter) block() (ending, error) {
 	}
 }
 
+// endOfFile reports whether the pipe's writers have all closed it, reading
+// without blocking what they left (a pipe's buffer: 64 kB, 16 reads).
+func endOfFile(fd int) bool {
+	syscall.SetNonblock(fd, true)
+	var buf [4096]byte
+	for i := 0; i < 17; i++ {
+		n, err := syscall.Read(fd, buf[:])
+		if n == 0 && err == nil {
+			return true
+		}
+		if err != nil && err != syscall.EINTR {
+			return false
+		}
+	}
+	return false
+}
+
 // movedAway reports whether the pipe is no longer at its name (delete
 // moves it before it releases anyone), from /proc, which walks no path.
 func (wr *waiter) movedAway() bool {
@@ -366,6 +383,9 @@ func (wr *waiter) drain(fd int) ending {
 			return wr.heldOrMet()
 		}
 		if end := wr.stop(); end != pending {
+			if end == expired && endOfFile(fd) {
+				return wr.heldOrMet() // its writers closed in time; this thread only ran late
+			}
 			return end
 		}
 		// Interrupted, it was told to look; a writer that never stops writing
