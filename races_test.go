@@ -67,7 +67,7 @@ func TestDeletePutBack(t *testing.T) {
 	private := deletingNameOf(t, p)
 	must(t, os.WriteFile(users, []byte("the user's file\n"), 0o644))
 	log := filepath.Join(dir, "strace.log")
-	c := traced(t, log, "renameat2:delay_enter=300000", "delete", "-p", p)
+	c := traced(t, log, "renameat2:delay_enter=2000000", "delete", "-p", p)
 	waitFor(t, "delete held in its move", func() bool { b, _ := os.ReadFile(log); return strings.Contains(string(b), "renameat2(") })
 	must(t, os.Rename(users, p)) // the swap, before the move
 	waitFor(t, "delete held in its put-back", func() bool { return there(private) && !there(p) })
@@ -116,9 +116,9 @@ func deleteInterrupted(t *testing.T, sig syscall.Signal, swapped bool, next []st
 	private := deletingNameOf(t, p)
 	// A pipe is held between its move and its removal; a user's file, swapped
 	// in while the move is held, between its move and its put-back.
-	inject := "unlinkat:delay_enter=1000000"
+	inject := "unlinkat:delay_enter=2000000"
 	if swapped {
-		inject = "renameat2:delay_enter=1000000"
+		inject = "renameat2:delay_enter=2000000"
 	}
 	c := traced(t, log, inject, "delete", "-p", p)
 	if swapped {
@@ -298,7 +298,7 @@ func TestInstallRaced(t *testing.T) {
 			dir := t.TempDir()
 			dst := filepath.Join(dir, "lockpipe")
 			log := filepath.Join(t.TempDir(), "log")
-			c := traced(t, log, "fsync:delay_enter=300000", "install", dir)
+			c := traced(t, log, "fsync:delay_enter=2000000", "install", dir)
 			waitFor(t, "install held in its fsync", func() bool { b, _ := os.ReadFile(log); return strings.Contains(string(b), "fsync(") })
 			must(t, r.make(dst))
 			// Swapped out and back, it keeps all but its ctime.

@@ -117,7 +117,7 @@ func TestPID1SignalStorms(t *testing.T) {
 				lockpipe(t, nil, "create", "-p", p)
 			}
 			log := p + ".strace"
-			u := newChild(nil, "strace", "-f", "-qq", "-o", log, "-P", p, "-e", "inject=openat,mknodat:delay_enter=300000:when=1",
+			u := newChild(nil, "strace", "-f", "-qq", "-o", log, "-P", p, "-e", "inject=openat,mknodat:delay_enter=2000000:when=1",
 				"unshare", "--pid", "--fork", "--kill-child", "--mount-proc", bin, cmd, "-p", p).start(t)
 			waitFor(t, "lockpipe held in its start-up", func() bool {
 				b, _ := os.ReadFile(log)

@@ -312,7 +312,7 @@ func TestSwapUnderneath(t *testing.T) {
 				if h.call == "renameat2" {
 					filter = nil
 				}
-				argv := append(append([]string{"strace", "-f", "-qq", "-o", log}, filter...), "-e", "inject="+h.call+":delay_enter=500000:when=1",
+				argv := append(append([]string{"strace", "-f", "-qq", "-o", log}, filter...), "-e", "inject="+h.call+":delay_enter=2000000:when=1",
 					"-e", "trace=%file,%desc", bin, h.cmd, "-p", p)
 				c := newChild([]string{"LOCKPIPE_TIMEOUT=5s"}, argv...).start(t)
 				waitFor(t, "lockpipe held in "+h.call, func() bool {
