@@ -582,5 +582,7 @@ func holdInotify(n int) {
 		os.Exit(0)
 	}
 	fmt.Println("holding")
-	select {}
+	var forever [1]byte
+	syscall.Read(int(os.Stdin.Fd()), forever[:]) // until standard input ends, or a signal kills it
+	os.Exit(0)
 }
