@@ -306,16 +306,17 @@ func (c *child) statusWithin(t *testing.T, d time.Duration) int {
 }
 
 // checkRemoved checks that c was released, with the removal's line: before
-// the watch's look 4 s into the wait when the change was one its
+// the watch's next look when the change, just made, was one its
 // directories' notifications tell, else within the looks' bound.
 func checkRemoved(t *testing.T, c *child, cmd, p string, how noticed) {
 	t.Helper()
 	doing := map[string]string{"read": "reading from", "write": "writing to"}[cmd]
 	st := 0
 	if how == byEvent {
-		waitFor(t, "released", func() bool { return !c.running() || age(t, c.pid()) > 3800*time.Millisecond })
+		next := nextLook(age(t, c.pid()))
+		waitFor(t, "released", func() bool { return !c.running() || age(t, c.pid()) > next-200*time.Millisecond })
 		if c.running() {
-			t.Errorf("not released at once: still waiting when the watch's next look comes")
+			t.Errorf("not released at once: still waiting when the watch's look %v into the wait comes", next)
 		}
 		st = c.status(t)
 	} else {
@@ -327,6 +328,19 @@ func checkRemoved(t *testing.T, c *child, cmd, p string, how noticed) {
 	if want := fmt.Sprintf("[INFO  lockpipes] pipe removed while %s pipe at %q; nothing left to wait for\n", doing, p); !strings.HasSuffix(c.stderr.String(), want) {
 		t.Errorf("stderr %q, want it to end with %q", c.stderr.String(), want)
 	}
+}
+
+// nextLook is when, at least 2 s after a (a waiter's age), the watch looks
+// at its path (1, 4, 16 and 64 s into the wait): the change made at a, if
+// its notifications tell it, must release the waiter before then, however
+// slowly this machine (or qemu) runs.
+func nextLook(a time.Duration) time.Duration {
+	for _, l := range []time.Duration{time.Second, 4 * time.Second, 16 * time.Second, 64 * time.Second} {
+		if l > a+2*time.Second {
+			return l
+		}
+	}
+	return a + lookBound
 }
 
 // removalByUnmount waits on a pipe in a directory bind-mounted over another, in a private mount namespace, and unmounts it.
