@@ -4,8 +4,9 @@ package main
 
 // Who has a pipe open, or waits on it, from /proc: a descriptor's link leads
 // to the pipe's inode (stat follows it without opening anything), and its
-// fdinfo tells how it was opened. A lockpipe that waits in open(2) holds the
-// pipe only by an O_PATH handle; its command line says which way it waits.
+// fdinfo tells how it was opened. A lockpipe writer that waits in open(2)
+// holds the pipe only by an O_PATH handle, a reader also by a descriptor
+// open for reading; their command lines say which way they wait.
 
 import (
 	"strconv"
@@ -17,8 +18,11 @@ import (
 type opener struct {
 	pid  int
 	role string // holder (read and write), writer, reader
-	how  string // open, waiting (in open(2)), reading (in read(2))
+	how  string // open, waiting (for a writer to come), reading (what a writer that came writes)
 	cmd  string
+	// handle: it waits to open the pipe, holding it by an O_PATH handle;
+	// waits: it is a lockpipe that waits to read or write the pipe.
+	handle, waits bool
 }
 
 // fdinfo flags: how a descriptor was opened.
@@ -55,13 +59,25 @@ func openers(st *syscall.Stat_t) (list []opener, unseen int) {
 			}
 		}
 	}
-	// A waiter that has the pipe open (a reader reading it) is listed once, as that.
+	// A waiter that has the pipe open (every reader once it waits) is listed once, as that.
 	for i := 0; i < len(list); i++ {
 		for _, o := range list {
-			if list[i].how == "waiting" && o.pid == list[i].pid && o.how != "waiting" {
+			if list[i].handle && o.pid == list[i].pid && !o.handle {
 				list = append(list[:i], list[i+1:]...)
 				i--
 				break
+			}
+		}
+	}
+	held := false
+	for _, o := range list {
+		held = held || o.role == "holder" || o.role == "writer" && o.how == "open"
+	}
+	for i, o := range list {
+		if o.role == "reader" && o.waits && o.how == "open" { // a lockpipe reader, in open(2) with its own descriptor held
+			list[i].how = "waiting"
+			if held {
+				list[i].how = "reading"
 			}
 		}
 	}
@@ -72,6 +88,10 @@ func openers(st *syscall.Stat_t) (list []opener, unseen int) {
 func openerOf(pid int, dir, fd string) (opener, bool) {
 	args := argsOf(dir)
 	o := opener{pid: pid, how: "open", cmd: strings.Join(args, " ")}
+	switch commandWord(args) {
+	case "read", "r", "run", "write", "w":
+		o.waits = true
+	}
 	flags := uint64(0)
 	if b, err := readFile(dir + "/fdinfo/" + fd); err == nil {
 		for _, l := range strings.Split(string(b), "\n") {
@@ -82,7 +102,7 @@ func openerOf(pid int, dir, fd string) (opener, bool) {
 	}
 	switch {
 	case flags&pathFlag != 0: // a handle: a lockpipe that waits on the pipe, if its command line says so
-		o.how = "waiting"
+		o.how, o.handle = "waiting", true
 		switch commandWord(args) {
 		case "read", "r", "run":
 			o.role = "reader"

@@ -92,6 +92,39 @@ func TestBroadcast(t *testing.T) {
 	}
 }
 
+// TestWriteWhileReaderLooks releases two readers with one write while one
+// of them is out of its wait, looking at its path (woken by a name removed
+// beside the pipe, and held there by strace before it rearms its timer):
+// that reader is released too.
+func TestWriteWhileReaderLooks(t *testing.T) {
+	t.Parallel()
+	needNative(t)
+	dir := t.TempDir()
+	p := filepath.Join(dir, "pipe")
+	lockpipe(t, nil, "create", "-p", p)
+	a := spawn(t, nil, "read", "-p", p)
+	blocked(t, a.pid())
+	s := traced(t, filepath.Join(t.TempDir(), "log"), "timer_settime:delay_enter=3000000:when=2+", "read", "-p", p)
+	var b int
+	waitFor(t, "the traced reader waiting", func() bool {
+		b = onlyChild(s.pid())
+		w, _ := waiting(b)
+		return b > 0 && w
+	})
+	must(t, os.WriteFile(filepath.Join(dir, "beside"), nil, 0o600))
+	must(t, os.Remove(filepath.Join(dir, "beside"))) // its directory's notification: it looks
+	waitFor(t, "the traced reader out of its wait", func() bool { w, _ := waiting(b); return !w })
+	if st, _, stderr := lockpipe(t, nil, "write", "-p", p); st != 0 {
+		t.Fatalf("write: %d %q", st, stderr)
+	}
+	if st := a.status(t); st != 0 {
+		t.Errorf("the reader that waited: status %d", st)
+	}
+	if st := s.status(t); st != 0 || !strings.Contains(s.stderr.String(), "read from pipe at") {
+		t.Errorf("the reader that looked: status %d, stderr %q", st, s.stderr.String())
+	}
+}
+
 // TestDeleteReleasesWaiters checks that delete releases every waiting reader or writer, then removes the pipe.
 func TestDeleteReleasesWaiters(t *testing.T) {
 	t.Parallel()

@@ -240,6 +240,14 @@ func writable(fd int) bool {
 	return e == 0 && n == 1 && fds[0].revent&pollOut != 0
 }
 
+// readable reports whether fd has something to read, or is hung up, now.
+func readable(fd int) bool {
+	fds := [1]pollFd{{fd: int32(fd), events: pollIn}}
+	ts := syscall.Timespec{}
+	n, _, e := syscall.Syscall6(syscall.SYS_PPOLL, uintptr(unsafe.Pointer(&fds[0])), 1, uintptr(unsafe.Pointer(&ts)), 0, 0, 0)
+	return e == 0 && n == 1
+}
+
 // send writes b to the socket fd without blocking and without SIGPIPE.
 func send(fd int, b []byte) (int, error) {
 	if err := syscall.Sendto(fd, b, syscall.MSG_DONTWAIT|syscall.MSG_NOSIGNAL, nil); err != nil {

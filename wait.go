@@ -72,6 +72,7 @@ type waiter struct {
 	h        *handle
 	tid      int
 	fd       int       // the pipe open, when it is kept for CMD; -1 otherwise
+	ear      int       // a reader's own descriptor of the pipe, held open while it waits; -1 otherwise
 	watch    watch     // what tells it to look at its path
 	phase    phase     // guarded by w.mu
 	opened   time.Time // when a writer came, for a reader; guarded by w.mu
@@ -106,7 +107,7 @@ func await(r *request, reading bool) (*wait, error) {
 	}
 	w.left = len(r.paths)
 	for i, p := range r.paths {
-		wr := &waiter{w: w, path: p, fd: -1}
+		wr := &waiter{w: w, path: p, fd: -1, ear: -1}
 		if i < len(r.taken) {
 			wr.h = r.taken[i]
 		}
@@ -250,12 +251,13 @@ func (wr *waiter) meet() (ending, error) {
 		}
 		return pending, nil
 	}
-	if !wr.recorded {
-		return pending, nil
-	}
 	fd, err := wr.h.reopen(syscall.O_RDONLY | syscall.O_NONBLOCK)
 	if err != nil {
 		return failed, sysError("open pipe at", wr.path, err)
+	}
+	if !wr.recorded {
+		wr.ear = fd
+		return pending, nil
 	}
 	if wr.w.r.keep {
 		return wr.keepOrClose(fd, wr.heldOrMet()), nil // CMD reads from the holders' writers, or end-of-file
@@ -299,7 +301,10 @@ func (wr *waiter) keepOrClose(fd int, end ending) ending {
 
 // block waits in open(2) until a partner comes, then, for a reader, in
 // read(2) until end-of-file. Before each call it looks at the flags, and at
-// its path: interrupted by its watch, it has been told to.
+// its path: interrupted by its watch, it has been told to. A reader also
+// holds the pipe open while it waits, so that a writer that comes and goes
+// while it is out of open(2), looking at its path, still meets it: the
+// kernel then reports a hang-up on that descriptor until the reader reads it.
 func (wr *waiter) block() (ending, error) {
 	if wr.fd >= 0 { // a held pipe, already open: its end-of-file ends the wait
 		fd := wr.fd
@@ -311,7 +316,13 @@ func (wr *waiter) block() (ending, error) {
 		flags = syscall.O_RDONLY
 	}
 	for {
-		if end := wr.stop(); end != pending {
+		end := wr.stop()
+		if end != abandoned && wr.heard() {
+			fd := wr.ear
+			wr.ear = -1
+			return wr.met(fd), nil
+		}
+		if end != pending {
 			return end, nil
 		}
 		if wr.gone() {
@@ -334,14 +345,26 @@ func (wr *waiter) block() (ending, error) {
 			}
 			return wr.keepOrClose(fd, met), nil
 		}
-		wr.w.mu.Lock()
-		wr.opened = time.Now()
-		wr.w.mu.Unlock()
-		if wr.w.r.keep {
-			return wr.keepOrClose(fd, met), nil
-		}
-		return wr.drain(fd), nil
+		return wr.met(fd), nil
 	}
+}
+
+// heard reports whether a writer came to the reader's held descriptor while it was out of open(2).
+func (wr *waiter) heard() bool {
+	return wr.ear >= 0 && readable(wr.ear)
+}
+
+// met ends a reader's wait on fd, where a writer came: CMD gets it, or the
+// reader reads it to its end-of-file.
+func (wr *waiter) met(fd int) ending {
+	wr.w.mu.Lock()
+	wr.opened = time.Now()
+	wr.w.mu.Unlock()
+	setBlocking(fd)
+	if wr.w.r.keep {
+		return wr.keepOrClose(fd, met)
+	}
+	return wr.drain(fd)
 }
 
 // endOfFile reports whether the pipe's writers have all closed it, reading
@@ -432,6 +455,10 @@ func (wr *waiter) finish(end ending, err error) {
 	}
 	w := wr.w
 	wr.watch.stop()
+	if wr.ear >= 0 {
+		syscall.Close(wr.ear)
+		wr.ear = -1
+	}
 	if wr.h != nil && wr.fd < 0 {
 		wr.h.close()
 	}
