@@ -97,7 +97,7 @@ func (w *lineWriter) Write(b []byte) (int, error) {
 	if !w.chosen {
 		w.choose()
 	}
-	if w.look && !writable(w.out) {
+	if w.look && ready(w.out, pollOut)&pollOut == 0 {
 		return 0, syscall.EAGAIN
 	}
 	if w.look && len(b) > pipeBuf {

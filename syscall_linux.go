@@ -232,20 +232,16 @@ type pollFd struct {
 	events, revent int16
 }
 
-// writable reports whether a write to fd would not block now.
-func writable(fd int) bool {
-	fds := [1]pollFd{{fd: int32(fd), events: pollOut}}
+// ready returns which of events poll(2) reports on fd now, without waiting
+// (a hang-up is reported whatever was asked); none when it cannot tell.
+func ready(fd int, events int16) int16 {
+	fds := [1]pollFd{{fd: int32(fd), events: events}}
 	ts := syscall.Timespec{}
 	n, _, e := syscall.Syscall6(syscall.SYS_PPOLL, uintptr(unsafe.Pointer(&fds[0])), 1, uintptr(unsafe.Pointer(&ts)), 0, 0, 0)
-	return e == 0 && n == 1 && fds[0].revent&pollOut != 0
-}
-
-// readable reports whether fd has something to read, or is hung up, now.
-func readable(fd int) bool {
-	fds := [1]pollFd{{fd: int32(fd), events: pollIn}}
-	ts := syscall.Timespec{}
-	n, _, e := syscall.Syscall6(syscall.SYS_PPOLL, uintptr(unsafe.Pointer(&fds[0])), 1, uintptr(unsafe.Pointer(&ts)), 0, 0, 0)
-	return e == 0 && n == 1
+	if e != 0 || n != 1 {
+		return 0
+	}
+	return fds[0].revent
 }
 
 // send writes b to the socket fd without blocking and without SIGPIPE.

@@ -351,7 +351,7 @@ func (wr *waiter) block() (ending, error) {
 
 // heard reports whether a writer came to the reader's held descriptor while it was out of open(2).
 func (wr *waiter) heard() bool {
-	return wr.ear >= 0 && readable(wr.ear)
+	return wr.ear >= 0 && ready(wr.ear, pollIn) != 0
 }
 
 // met ends a reader's wait on fd, where a writer came: CMD gets it, or the
