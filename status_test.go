@@ -36,12 +36,18 @@ func TestStatus(t *testing.T) {
 	}
 	cmd := func(c *child) string { return strconv.Quote(strings.Join(c.cmd.Args, " ")) }
 	q0, q1, q2 := strconv.Quote(ps[0]), strconv.Quote(ps[1]), strconv.Quote(ps[2])
+	// Processes come in PID order, and PIDs wrap: the reader may have the lower.
+	first := fmt.Sprintf("%s holder pid=%d state=open cmd=%s", q0, h.pid(), cmd(h))
+	second := fmt.Sprintf("%s reader pid=%d state=reading cmd=%s", q0, r.pid(), cmd(r))
+	if r.pid() < h.pid() {
+		first, second = second, first
+	}
 	want := []string{
 		q0 + " pipe mode=0600 uid=0 gid=0",
 		q0 + " record held",
 		q0 + " held yes",
-		fmt.Sprintf("%s holder pid=%d state=open cmd=%s", q0, h.pid(), cmd(h)),
-		fmt.Sprintf("%s reader pid=%d state=reading cmd=%s", q0, r.pid(), cmd(r)),
+		first,
+		second,
 		q1 + " pipe mode=0600 uid=0 gid=0",
 		q1 + " record none",
 		q1 + " held no",
