@@ -323,6 +323,7 @@ func (wr *waiter) block() (ending, error) {
 			return wr.met(fd), nil
 		}
 		if end != pending {
+			wr.deafen()
 			return end, nil
 		}
 		if wr.gone() {
@@ -349,9 +350,31 @@ func (wr *waiter) block() (ending, error) {
 	}
 }
 
-// heard reports whether a writer came to the reader's held descriptor while it was out of open(2).
+// heard reports whether a writer came to the reader's held descriptor while
+// it was out of open(2), or has the pipe open now.
 func (wr *waiter) heard() bool {
-	return wr.ear >= 0 && ready(wr.ear, pollIn) != 0
+	if wr.ear < 0 {
+		return false
+	}
+	if ready(wr.ear, pollIn) != 0 {
+		return true
+	}
+	if wr.w.r.keep {
+		return false // a read would take what CMD must get
+	}
+	// With nothing in it, a pipe read without blocking fails with EAGAIN only while a writer has it open.
+	var b [1]byte
+	n, err := syscall.Read(wr.ear, b[:])
+	return n > 0 || err == syscall.EAGAIN
+}
+
+// deafen closes the reader's held descriptor the moment it gives up, so that
+// a writer opening the pipe after the reader's last look is not let in.
+func (wr *waiter) deafen() {
+	if wr.ear >= 0 {
+		syscall.Close(wr.ear)
+		wr.ear = -1
+	}
 }
 
 // met ends a reader's wait on fd, where a writer came: CMD gets it, or the
@@ -454,11 +477,8 @@ func (wr *waiter) finish(end ending, err error) {
 		end = failed
 	}
 	w := wr.w
+	wr.deafen()
 	wr.watch.stop()
-	if wr.ear >= 0 {
-		syscall.Close(wr.ear)
-		wr.ear = -1
-	}
 	if wr.h != nil && wr.fd < 0 {
 		wr.h.close()
 	}

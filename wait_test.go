@@ -110,6 +110,44 @@ func TestTimeoutAtDeadline(t *testing.T) {
 	}
 }
 
+// TestGiveUpLetsNobodyIn holds a reader that timed out in a system call it
+// makes on its way out (strace delays timer_delete, the watch's last): a
+// writer that comes then must not be let in by the descriptor the reader
+// held while it waited, so it still waits when the reader has said 110.
+func TestGiveUpLetsNobodyIn(t *testing.T) {
+	t.Parallel()
+	needNative(t) // the system call's number is this machine's
+	p := pipePath(t)
+	lockpipe(t, nil, "create", "-p", p)
+	s := traced(t, filepath.Join(t.TempDir(), "log"), "timer_delete:delay_enter=3000000", "read", "-t", "100ms", "-p", p)
+	var r int
+	waitFor(t, "the reader on its way out", func() bool {
+		r = onlyChild(s.pid())
+		return r > 0 && inCall(r, syscall.SYS_TIMER_DELETE)
+	})
+	w := spawn(t, nil, "write", "-p", p)
+	if st := s.status(t); st != 110 {
+		t.Errorf("the reader: status %d, %q", st, s.stderr.String())
+	}
+	blocked(t, w.pid()) // fails if the writer was let in and ended
+	release(t, w.pid(), "read", p)
+	if st := w.status(t); st != 0 {
+		t.Errorf("the writer: status %d", st)
+	}
+}
+
+// inCall reports whether a thread of pid is in system call nr.
+func inCall(pid, nr int) bool {
+	calls, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/syscall", pid))
+	for _, c := range calls {
+		b, _ := os.ReadFile(c)
+		if f := strings.Fields(string(b)); len(f) > 0 && f[0] == strconv.Itoa(nr) {
+			return true
+		}
+	}
+	return false
+}
+
 // TestTimeoutGrace checks the grace of a writer that came just before the
 // deadline: one that opened before it and closed within 100 ms of opening
 // was released, so the reader passes (0), though the writer closed after
