@@ -143,6 +143,9 @@ func logAt(l level, msg string) {
 	io.WriteString(logger.w, "["+name+" lockpipes] "+msg+"\n")
 }
 
+// logs reports whether a line at level l would be written.
+func logs(l level) bool { return l >= logger.min && l < levelOff }
+
 // trace logs at TRACE.
 func trace(msg string) { logAt(levelTrace, msg) }
 

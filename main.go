@@ -10,7 +10,6 @@ package main
 import (
 	"errors"
 	"io"
-	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -75,7 +74,7 @@ var options = [...]option{
 		set:  func(inv *invocation, _ string) error { inv.req.status = true; return nil }},
 	{bit: optGrace, long: "grace", meta: "DURATION", def: "10s",
 		help: "run: how long CMD's process group has after the signal before SIGKILL; 0: at once, inf: never",
-		set:  func(inv *invocation, s string) (err error) { inv.grace, err = parseDuration(s, math.MaxInt64); return }},
+		set:  func(inv *invocation, s string) (err error) { inv.grace, err = parseDuration(s, longest); return }},
 	{bit: optSignal, long: "signal", meta: "NAME", def: "TERM",
 		help: "run: what stops CMD's process group once released: TERM, INT, HUP, QUIT, USR1, USR2 or KILL", set: setSignal},
 	{bit: optStdin, long: "stdin", help: "read: CMD reads its standard input from the pipe",
@@ -427,13 +426,16 @@ func parseDuration(s string, infinite time.Duration) (time.Duration, error) {
 	}
 	d, err := time.ParseDuration(number + "s")
 	switch {
-	case err != nil || d > math.MaxInt64/unit:
+	case err != nil || d > longest/unit:
 		return 0, errOutOfRange // the syntax is sleep's, so only the size can be wrong
 	case d == 0 && strings.Trim(number, "0.") != "":
 		return 1, nil // a tiny limit must not turn into none at all
 	}
 	return d * unit, nil
 }
+
+// longest is the longest time.Duration: package math would cost every start its init.
+const longest = time.Duration(1<<63 - 1)
 
 // errOutOfRange is a duration too long for Go's time.Duration.
 var errOutOfRange = errors.New("out of range: the longest is 2562047h (about 292 years); inf for no limit")
@@ -501,13 +503,15 @@ func run(args []string, getenv func(string) string, stdout io.Writer) error {
 		return printOut(stdout, text)
 	}
 	setDoing("running " + c.name)
-	r := &inv.req
-	paths := "path "
-	if len(r.paths) > 1 {
-		paths = "paths "
+	if logs(levelTrace) { // the line costs every start its formatting, so only when it is read
+		r := &inv.req
+		paths := "path "
+		if len(r.paths) > 1 {
+			paths = "paths "
+		}
+		trace("command " + c.name + ", " + paths + quoteList(r.paths) + ", mode 0" +
+			strconv.FormatUint(uint64(r.mode), 8) + ", timeout " + r.timeout.String())
 	}
-	trace("command " + c.name + ", " + paths + quoteList(r.paths) + ", mode 0" +
-		strconv.FormatUint(uint64(r.mode), 8) + ", timeout " + r.timeout.String())
 	return c.run(inv, stdout)
 }
 
