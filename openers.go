@@ -25,6 +25,11 @@ type opener struct {
 	handle, waits bool
 }
 
+// writes reports whether the process has the pipe open for writing now.
+func (o opener) writes() bool {
+	return o.role == "holder" || o.role == "writer" && o.how == "open"
+}
+
 // fdinfo flags: how a descriptor was opened.
 const (
 	accessMask = 3          // O_ACCMODE
@@ -71,7 +76,7 @@ func openers(st *syscall.Stat_t) (list []opener, unseen int) {
 	}
 	held := false
 	for _, o := range list {
-		held = held || o.role == "holder" || o.role == "writer" && o.how == "open"
+		held = held || o.writes()
 	}
 	for i, o := range list {
 		if o.role == "reader" && o.waits && o.how == "open" { // a lockpipe reader, in open(2) with its own descriptor held
@@ -165,7 +170,7 @@ func argsOf(dir string) []string {
 func writersOf(st *syscall.Stat_t) (pids []string) {
 	list, _ := openers(st)
 	for _, o := range list {
-		if o.role == "holder" || o.role == "writer" && o.how == "open" {
+		if o.writes() {
 			pids = append(pids, strconv.Itoa(o.pid))
 		}
 	}

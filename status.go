@@ -67,7 +67,7 @@ func describePipe(out *strings.Builder, path string) error {
 	list, unseen := openers(&st)
 	heldNow := "no"
 	for _, o := range list {
-		if o.role == "holder" || o.role == "writer" && o.how == "open" {
+		if o.writes() {
 			heldNow = "yes"
 		}
 	}
