@@ -207,6 +207,9 @@ func (c *child) start(t testing.TB) *child {
 	}
 	go func() { c.cmd.Wait(); close(c.done) }()
 	t.Cleanup(func() {
+		if t.Failed() { // what each process the test started was doing, for a failure seen once in a while
+			t.Logf("%v: %s\nstderr:\n%s", c.cmd.Args, tree(c.pid(), ""), c.stderr.String())
+		}
 		if c.running() {
 			c.cmd.Process.Kill()
 			<-c.done
@@ -500,6 +503,26 @@ func trapSet(t testing.TB, pid int, sig syscall.Signal) bool {
 		return false
 	}
 	return statusField(t, pid, "SigCgt", 16)&(1<<(sig-1)) != 0
+}
+
+// tree describes pid and its descendants: state, what each thread waits in, command line.
+func tree(pid int, indent string) string {
+	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil {
+		return indent + strconv.Itoa(pid) + " gone\n"
+	}
+	var wchans []string
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/wchan", pid))
+	for _, task := range tasks {
+		b, _ := os.ReadFile(task)
+		wchans = append(wchans, string(b))
+	}
+	s := fmt.Sprintf("%s%d %s in %s: %q\n", indent, pid, procState(pid), strings.Join(wchans, ","), bytes.ReplaceAll(cmdline, []byte{0}, []byte{' '}))
+	for _, kid := range childrenOf(pid) {
+		n, _ := strconv.Atoi(kid)
+		s += tree(n, indent+"  ")
+	}
+	return s
 }
 
 // procState returns the state letter of pid in /proc/PID/stat ("Z" for a zombie), or "" when it is gone.

@@ -25,6 +25,7 @@ type supervision struct {
 	stop    syscall.Signal // run: what stops CMD's group once released
 	grace   time.Duration  // run: how long before SIGKILL; 0: at once
 	pid     int
+	reaper  bool // run: CMD's orphans come to lockpipe, which sees them end
 }
 
 // start starts CMD in a process group of its own, with no descriptor of
@@ -37,8 +38,9 @@ func (s *supervision) start() error {
 	startReaper()
 	if s.group {
 		// CMD's orphans come to lockpipe, which then sees its whole group end.
-		if err := prctl(prSetChildReaper, 1); err != nil {
-			warn("cannot become the reaper of what CMD forks (" + err.Error() + "); run may not see all of its group end")
+		err := prctl(prSetChildReaper, 1)
+		if s.reaper = err == nil; !s.reaper {
+			warn("cannot become the reaper of what CMD forks (" + err.Error() + "); run looks for the end of its group until --grace")
 		}
 	}
 	runtime.LockOSThread() // for good: PR_SET_PDEATHSIG follows the thread that forks, not the process
@@ -124,19 +126,28 @@ func (s *supervision) stopGroup(why error) error {
 	info("stopping " + strconv.Quote(s.argv[0]) + ": sent " + signalName(s.stop) + " to its process group " + group)
 	graceUp := make(chan struct{})
 	go func() { nap(s.grace); close(graceUp) }()
-	for cmdEnded := false; ; {
+	var look chan struct{} // without the reaper, nothing tells run that the group's last process ended
+	for cmdEnded, every := false, 10*time.Millisecond; ; {
 		if cmdEnded && (graceUp == nil || syscall.Kill(-s.pid, 0) == syscall.ESRCH) {
 			return why
+		}
+		if cmdEnded && !s.reaper && look == nil {
+			look = make(chan struct{})
+			go func(c chan struct{}, d time.Duration) { nap(d); close(c) }(look, every)
+			every = min(2*every, time.Second)
 		}
 		select {
 		case ws := <-children.ended:
 			s.ended(ws)
 			cmdEnded = true
 		case <-children.reaped:
+		case <-look:
+			look = nil
 		case <-graceUp:
-			syscall.Kill(-s.pid, syscall.SIGKILL)
-			info("sent SIGKILL to process group " + group + ", still there after " + s.grace.String())
 			graceUp = nil
+			if syscall.Kill(-s.pid, syscall.SIGKILL) == nil {
+				info("sent SIGKILL to process group " + group + ", still there after " + s.grace.String())
+			}
 		}
 	}
 }
