@@ -21,18 +21,26 @@ func TestRunCommand(t *testing.T) {
 	// while a pipeline starts, so a child reading /proc/$$ would see the shell's state, not lockpipe's.
 	report := `echo "$$ $*"; n=0; while [ $n -lt 1024 ]; do [ -h /proc/$$/fd/$n ] && printf '%s ' $n; n=$((n+1)); done; echo
 		while read -r l; do case $l in SigBlk*|SigIgn*) echo "$l";; esac; done </proc/$$/status; pwd`
-	for _, side := range [][2]string{{"read", "write"}, {"write", "read"}} {
-		t.Run(side[0], func(t *testing.T) {
+	// Released by a partner that comes later, or that was there first (met at once, before any look at the path).
+	for _, side := range [][3]string{{"read", "write", "later"}, {"write", "read", "later"}, {"read", "write", "first"}, {"write", "read", "first"}} {
+		t.Run(side[0]+" with the "+side[1]+" "+side[2], func(t *testing.T) {
 			p := pipePath(t)
 			dir := t.TempDir()
-			c := newChild([]string{"X=kept"}, bin, side[0], "-p", p, "--", "/bin/sh", "-c", report+`; echo "X=$X"; exit 3`, "sh", "-p", "x", "--timeout", "y")
-			c.cmd.Dir = dir
+			var partner *child
+			if side[2] == "first" {
+				partner = spawn(t, nil, side[1], "-p", p)
+				waitFor(t, side[1]+" there", func() bool { return holds(partner.pid(), p) })
+			}
+			c := newChild([]string{"X=kept"}, bin, side[0], "-p", p, "--", "/bin/sh", "-c", report+`; echo "X=$X"; read -r l; echo "stdin: $l"; exit 3`, "sh", "-p", "x", "--timeout", "y")
+			c.cmd.Dir, c.cmd.Stdin = dir, strings.NewReader("given\n")
 			c.start(t)
-			release(t, c.pid(), side[1], p)
+			if partner == nil {
+				release(t, c.pid(), side[1], p)
+			}
 			if st := c.status(t); st != 3 {
 				t.Fatalf("status %d, stderr %q", st, c.stderr.String())
 			}
-			want := fmt.Sprintf("%d -p x --timeout y\n%s\nSigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n%s\nX=kept\n", c.pid(), inheritedFDs(t), dir)
+			want := fmt.Sprintf("%d -p x --timeout y\n%s\nSigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n%s\nX=kept\nstdin: given\n", c.pid(), inheritedFDs(t), dir)
 			if c.stdout.String() != want {
 				t.Errorf("CMD printed:\n%s\nwant:\n%s", c.stdout.String(), want)
 			}

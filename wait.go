@@ -107,7 +107,7 @@ func await(r *request, reading bool) (*wait, error) {
 	}
 	w.left = len(r.paths)
 	for i, p := range r.paths {
-		wr := &waiter{w: w, path: p, fd: -1, ear: -1}
+		wr := &waiter{w: w, path: p, fd: -1, ear: -1, watch: watch{home: -1, timer: -1}}
 		if i < len(r.taken) {
 			wr.h = r.taken[i]
 		}

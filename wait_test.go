@@ -605,3 +605,25 @@ func TestFewDescriptors(t *testing.T) {
 		t.Errorf("1,017 descriptors inherited: status %d, stderr %q", st, c.stderr.String())
 	}
 }
+
+// TestMetAtOnceLetsGoOnlyItsOwn checks that a waiter that met its partner
+// before it ever looked at its path closes no descriptor and deletes no
+// timer it did not make: descriptor 0 is CMD's standard input, and timer 0
+// may be another pipe's waiter's.
+func TestMetAtOnceLetsGoOnlyItsOwn(t *testing.T) {
+	t.Parallel()
+	needRoot(t, "strace")
+	p := pipePath(t)
+	r := spawn(t, nil, "read", "-p", p)
+	blocked(t, r.pid())
+	log := filepath.Join(t.TempDir(), "strace.log")
+	c := newChild(nil, "strace", "-f", "-qq", "-o", log, "-e", "trace=close,timer_delete", bin, "write", "-p", p).start(t)
+	if st := c.status(t); st != 0 || r.status(t) != 0 {
+		t.Fatalf("write: %d, stderr %q", st, c.stderr.String())
+	}
+	b, err := os.ReadFile(log)
+	must(t, err)
+	if s := string(b); strings.Contains(s, "close(0)") || strings.Contains(s, "timer_delete(") {
+		t.Errorf("the writer let go of what was not its own:\n%s", s)
+	}
+}

@@ -27,7 +27,10 @@ import (
 // the bound on noticing what the directory's notifications do not tell.
 const lookEvery = 2 * time.Minute
 
-// watch is one waiter's path watch.
+// watch is one waiter's path watch. It begins with home and timer -1: a
+// waiter that ends before it looks at its path (a writer that met its reader
+// at once) has nothing to let go, and must close no descriptor 0 nor delete
+// timer 0, which may be another waiter's or CMD's standard input.
 type watch struct {
 	dirs  []int         // the directories whose changes interrupt the waiter
 	home  int           // the pipe's own directory, open, or -1: dirs[0] when there
