@@ -29,7 +29,7 @@ func TestRunCommand(t *testing.T) {
 			var partner *child
 			if side[2] == "first" {
 				partner = spawn(t, nil, side[1], "-p", p)
-				waitFor(t, side[1]+" there", func() bool { return holds(partner.pid(), p) })
+				blocked(t, partner.pid())
 			}
 			c := newChild([]string{"X=kept"}, bin, side[0], "-p", p, "--", "/bin/sh", "-c", report+`; echo "X=$X"; read -r l; echo "stdin: $l"; exit 3`, "sh", "-p", "x", "--timeout", "y")
 			c.cmd.Dir, c.cmd.Stdin = dir, strings.NewReader("given\n")
@@ -39,6 +39,9 @@ func TestRunCommand(t *testing.T) {
 			}
 			if st := c.status(t); st != 3 {
 				t.Fatalf("status %d, stderr %q", st, c.stderr.String())
+			}
+			if partner != nil && partner.status(t) != 0 {
+				t.Errorf("%s: status %d, stderr %q", side[1], partner.status(t), partner.stderr.String())
 			}
 			want := fmt.Sprintf("%d -p x --timeout y\n%s\nSigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n%s\nX=kept\nstdin: given\n", c.pid(), inheritedFDs(t), dir)
 			if c.stdout.String() != want {
