@@ -152,3 +152,10 @@ func nap(d time.Duration) {
 	for syscall.Nanosleep(&ts, &ts) == syscall.EINTR {
 	}
 }
+
+// after returns a channel closed once d has passed.
+func after(d time.Duration) <-chan struct{} {
+	c := make(chan struct{})
+	go func() { nap(d); close(c) }()
+	return c
+}

@@ -124,17 +124,14 @@ func (s *supervision) stopGroup(why error) error {
 	group := strconv.Itoa(s.pid)
 	syscall.Kill(-s.pid, s.stop)
 	info("stopping " + strconv.Quote(s.argv[0]) + ": sent " + signalName(s.stop) + " to its process group " + group)
-	graceUp := make(chan struct{})
-	go func() { nap(s.grace); close(graceUp) }()
-	var look chan struct{} // without the reaper, nothing tells run that the group's last process ended
+	graceUp := after(s.grace)
+	var look <-chan struct{} // without the reaper, nothing tells run that the group's last process ended
 	for cmdEnded, every := false, 10*time.Millisecond; ; {
 		if cmdEnded && (graceUp == nil || syscall.Kill(-s.pid, 0) == syscall.ESRCH) {
 			return why
 		}
 		if cmdEnded && !s.reaper && look == nil {
-			look = make(chan struct{})
-			go func(c chan struct{}, d time.Duration) { nap(d); close(c) }(look, every)
-			every = min(2*every, time.Second)
+			look, every = after(every), min(2*every, time.Second)
 		}
 		select {
 		case ws := <-children.ended:
