@@ -159,16 +159,44 @@ func BenchmarkStartup(b *testing.B) {
 	})
 }
 
-// BenchmarkMemory measures the resident memory (VmRSS) of a waiting reader.
-func BenchmarkMemory(b *testing.B) {
-	interleave(b, "kB", func(r rival, p string) float64 {
+// BenchmarkWakeWaiting measures from starting a writer to the reader having
+// exited, as BenchmarkWake does, for a reader that has waited 50 ms: by
+// then its own start has ended, Go's runtime included (see docs/figures.md).
+func BenchmarkWakeWaiting(b *testing.B) {
+	interleave(b, "µs", func(r rival, p string) float64 {
 		reader := newChild(nil, r.reader(p)...).start(b)
 		blocked(b, reader.pid())
-		kb := statusKB(reader.pid(), "VmRSS")
+		time.Sleep(50 * time.Millisecond) // the condition measured, not a synchronisation
+		t0 := time.Now()
+		runOK(b, r.writer(p))
+		if st := reader.status(b); st != 0 {
+			b.Fatalf("%s reader: %d", r.name, st)
+		}
+		return micros(time.Since(t0))
+	})
+}
+
+// BenchmarkMemory measures the resident memory (VmRSS) of a waiting reader.
+func BenchmarkMemory(b *testing.B) { interleave(b, "kB", waitingReader(b, "VmRSS")) }
+
+// BenchmarkPrivateMemory measures a waiting reader's private memory
+// (RssAnon): its resident memory but the binary's pages, which the page
+// cache holds once for every process running the binary.
+func BenchmarkPrivateMemory(b *testing.B) { interleave(b, "kB", waitingReader(b, "RssAnon")) }
+
+// BenchmarkThreads counts a waiting reader's threads.
+func BenchmarkThreads(b *testing.B) { interleave(b, "threads", waitingReader(b, "Threads")) }
+
+// waitingReader returns a measure of a waiting reader: the number in field of its /proc/PID/status.
+func waitingReader(b *testing.B, field string) func(r rival, p string) float64 {
+	return func(r rival, p string) float64 {
+		reader := newChild(nil, r.reader(p)...).start(b)
+		blocked(b, reader.pid())
+		n := statusKB(reader.pid(), field)
 		runOK(b, r.writer(p))
 		reader.status(b)
-		return kb
-	})
+		return n
+	}
 }
 
 // BenchmarkBroadcast measures one write releasing n waiting readers, all
@@ -426,7 +454,7 @@ func BenchmarkSeveral(b *testing.B) {
 	}
 }
 
-// statusKB returns a field of /proc/PID/status in kB.
+// statusKB returns the number in a field of /proc/PID/status: kB for memory.
 func statusKB(pid int, name string) float64 {
 	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	for _, l := range strings.Split(string(b), "\n") {
@@ -531,6 +559,7 @@ func BenchmarkLifetimesMemory(b *testing.B) {
 			for j, pid := range lifetimesAlive(b, exe) {
 				xs[prefix+roles[j]+"-rss-kB"] = append(xs[prefix+roles[j]+"-rss-kB"], statusKB(pid, "VmRSS"))
 				xs[prefix+roles[j]+"-private-kB"] = append(xs[prefix+roles[j]+"-private-kB"], statusKB(pid, "RssAnon"))
+				xs[prefix+roles[j]+"-threads"] = append(xs[prefix+roles[j]+"-threads"], statusKB(pid, "Threads"))
 			}
 			lifetimesEnd(b)
 		}

@@ -5,7 +5,6 @@ package main
 // Becoming CMD: finding it as execvp does, and replacing lockpipe with it.
 
 import (
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -71,7 +70,7 @@ func become(argv []string, path string, stdio [3]int) error {
 	if err != nil {
 		return err
 	}
-	runtime.LockOSThread()
+	lockThread(true)
 	handOverSignals()
 	if stdio[2] >= 0 { // lockpipe's own lines stay on the standard error it was given
 		if saved, err := fcntl(2, syscall.F_DUPFD_CLOEXEC, 3); err == nil {

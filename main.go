@@ -11,6 +11,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -93,6 +94,7 @@ type command struct {
 	withCmd     string // what CMD after -- is for ("once released"); "" when it takes none
 	short, long string
 	run         func(inv *invocation, stdout io.Writer) error // nil for help, which reads this table
+	startup     bool                                          // runs from init, on the startup thread (see init)
 }
 
 var commands = [...]command{
@@ -108,11 +110,11 @@ var commands = [...]command{
 	{name: "read", alias: "r", opts: optPath | optMode | optTimeout | optIfExists | optAny | optStatus | optStdin,
 		args: "[-- CMD [ARG...]]", withCmd: "once released",
 		short: "wait until something writes to the pipe",
-		long:  helpRead, run: func(inv *invocation, _ io.Writer) error { return runWait(inv, true) }},
+		long:  helpRead, run: func(inv *invocation, _ io.Writer) error { return runWait(inv, true) }, startup: true},
 	{name: "write", alias: "w", opts: optPath | optMode | optTimeout | optNowait | optIfExists | optAny | optStdout | optStderr,
 		args: "[-- CMD [ARG...]]", withCmd: "once released",
 		short: "wait until something reads from the pipe",
-		long:  helpWrite, run: func(inv *invocation, _ io.Writer) error { return runWait(inv, false) }},
+		long:  helpWrite, run: func(inv *invocation, _ io.Writer) error { return runWait(inv, false) }, startup: true},
 	{name: "hold", opts: optPath | optMode, args: "[-- CMD [ARG...]]", withCmd: "while the pipe is held",
 		short: "hold the pipe while CMD runs: its readers wait until CMD ends",
 		long:  helpHold, run: func(inv *invocation, _ io.Writer) error { return runHold(inv) }},
@@ -519,9 +521,36 @@ func run(args []string, getenv func(string) string, stdout io.Writer) error {
 // PID 1, where the kernel drops a signal that has no handler. Elsewhere the
 // default action ends lockpipe with the same status until it waits, and
 // setting up signal delivery (a thread) would cost every start a millisecond.
+//
+// Then, for a command line that begins with read or write (the test
+// binary's begins with its flags), it runs lockpipe from here: Go runs init
+// functions on the startup thread and keeps the main goroutine there until
+// they return, which is what a wait (the signal that interrupts it goes to
+// its thread) and exec need, without the thread of its own that
+// runtime.LockOSThread starts: a waiting read has the Go floor's four
+// threads. hold and run gain nothing from it: with their main goroutine kept
+// on one thread, Go starts more. init must stay the package's only init
+// function: one after it would never run (TestOneInit).
 func init() {
 	if os.Getpid() == 1 {
 		catchSignals()
+	}
+	if len(os.Args) > 1 {
+		if c := lookup(os.Args[1]); c != nil && c.startup {
+			fromInit = true
+			main()
+		}
+	}
+}
+
+// fromInit is set when lockpipe runs from init, its main goroutine kept on the startup thread.
+var fromInit bool
+
+// lockThread keeps the calling goroutine on its thread for good; the main
+// goroutine, run from init, already is.
+func lockThread(mainGoroutine bool) {
+	if !mainGoroutine || !fromInit {
+		runtime.LockOSThread()
 	}
 }
 

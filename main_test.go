@@ -384,3 +384,31 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestOneInit checks that main.go's init, which runs read and write and never
+// returns, is the package's only init function: one in another file would
+// never run for them.
+func TestOneInit(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var inits []string
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range strings.Split(string(src), "\n") {
+			if strings.HasPrefix(l, "func init()") {
+				inits = append(inits, f)
+			}
+		}
+	}
+	if !slices.Equal(inits, []string{"main.go"}) {
+		t.Errorf("init functions in %q, want only main.go's", inits)
+	}
+}

@@ -13,7 +13,6 @@ package main
 // the waiter looks at the flags on every pass, whatever its call returned.
 
 import (
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -80,6 +79,7 @@ type waiter struct {
 	rec      record    // the hold's record, when its end released the waiter
 	recorded bool      // the pipe had a record of this run when the waiter came
 	late     bool      // the hold had ended before the waiter came
+	main     bool      // it runs on the main goroutine
 	name     string    // the pipe's own name, in its directory
 	err      error     // when failed
 }
@@ -126,6 +126,7 @@ func await(r *request, reading bool) (*wait, error) {
 		go wr.run()
 	}
 	if r.last {
+		w.waiters[0].main = true
 		w.waiters[0].run() // on this goroutine: a thread fewer for the common wait on one pipe
 	}
 	<-w.outcome
@@ -174,7 +175,7 @@ func (wr *waiter) run() {
 // lock keeps the waiter on its thread for good, the one the signal that
 // interrupts its blocking calls is sent to, and readies that thread for it.
 func (wr *waiter) lock() error {
-	runtime.LockOSThread()
+	lockThread(wr.main)
 	wr.w.mu.Lock()
 	wr.tid = syscall.Gettid()
 	wr.w.mu.Unlock()
