@@ -7,6 +7,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -349,6 +350,51 @@ func TestRunStops(t *testing.T) {
 			t.Errorf("status %d, stderr %q", st, r.stderr.String())
 		}
 	})
+}
+
+// TestRunWaitsForItsGroup checks that run, after SIGKILL, waits for CMD's
+// group to end, and a second at most: a member the test starts into the
+// group, its own child, stays a zombie until the test reaps it.
+func TestRunWaitsForItsGroup(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name  string
+		reap  bool // the test reaps its member once run has sent SIGKILL
+		warns bool
+	}{
+		{"a member that stays", false, true},
+		{"a member that ends after SIGKILL", true, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			p := pipePath(t)
+			r, cmd := startRun(t, p, []string{"--grace", "100ms"}, "sleep", "3600")
+			member := exec.Command("sleep", "3600")
+			member.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pgid: cmd}
+			if err := member.Start(); err != nil {
+				t.Fatal(err)
+			}
+			reaped := false
+			t.Cleanup(func() {
+				if !reaped {
+					member.Process.Kill()
+					member.Wait()
+				}
+			})
+			if st, _, stderr := lockpipe(t, nil, "write", "-p", p); st != 0 {
+				t.Fatalf("write: %d %q", st, stderr)
+			}
+			if c.reap {
+				waitFor(t, "run sent SIGKILL", func() bool { return strings.Contains(r.stderr.String(), "sent SIGKILL") })
+				member.Wait()
+				reaped = true
+			}
+			st := r.status(t)
+			if warned := strings.Contains(r.stderr.String(), "still there 1s after SIGKILL"); st != 0 || warned != c.warns {
+				t.Errorf("status %d, stderr %q", st, r.stderr.String())
+			}
+		})
+	}
 }
 
 // TestRunCMDEnds checks run's status when CMD ends first, signals sent to

@@ -108,10 +108,15 @@ func (s *supervision) ended(ws syscall.WaitStatus) (record, error) {
 	return r, statusOnly(r.status())
 }
 
+// killWait is how long run waits for its group to end after SIGKILL: the
+// kernel ends a killed process at once, unless it is blocked where it
+// cannot be woken.
+const killWait = time.Second
+
 // stopGroup stops CMD's process group once run is released, timed out or
 // failed to wait, and returns once CMD has ended and its group is gone, or
-// SIGKILL was sent to it after the grace period: 0 when released, else
-// the wait's own status (110 after a timeout).
+// is still there killWait after SIGKILL: 0 when released, else the wait's
+// own status (110 after a timeout).
 func (s *supervision) stopGroup(why error) error {
 	if why != nil && why.Error() != "" {
 		level := levelError
@@ -125,9 +130,10 @@ func (s *supervision) stopGroup(why error) error {
 	syscall.Kill(-s.pid, s.stop)
 	info("stopping " + strconv.Quote(s.argv[0]) + ": sent " + signalName(s.stop) + " to its process group " + group)
 	graceUp := after(s.grace)
+	var killUp <-chan struct{}
 	var look <-chan struct{} // without the reaper, nothing tells run that the group's last process ended
-	for cmdEnded, every := false, 10*time.Millisecond; ; {
-		if cmdEnded && (graceUp == nil || syscall.Kill(-s.pid, 0) == syscall.ESRCH) {
+	for cmdEnded, gaveUp, every := false, false, 10*time.Millisecond; ; {
+		if cmdEnded && (gaveUp || syscall.Kill(-s.pid, 0) == syscall.ESRCH) {
 			return why
 		}
 		if cmdEnded && !s.reaper && look == nil {
@@ -141,9 +147,14 @@ func (s *supervision) stopGroup(why error) error {
 		case <-look:
 			look = nil
 		case <-graceUp:
-			graceUp = nil
+			graceUp, killUp = nil, after(killWait)
 			if syscall.Kill(-s.pid, syscall.SIGKILL) == nil {
 				info("sent SIGKILL to process group " + group + ", still there after " + s.grace.String())
+			}
+		case <-killUp:
+			killUp, gaveUp = nil, true
+			if syscall.Kill(-s.pid, 0) != syscall.ESRCH {
+				warn("process group " + group + " still there " + killWait.String() + " after SIGKILL")
 			}
 		}
 	}
