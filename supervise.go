@@ -40,7 +40,7 @@ func (s *supervision) start() error {
 		// CMD's orphans come to lockpipe, which then sees its whole group end.
 		err := prctl(prSetChildReaper, 1)
 		if s.reaper = err == nil; !s.reaper {
-			warn("cannot become the reaper of what CMD forks (" + err.Error() + "); run looks for the end of its group until --grace")
+			warn("cannot become the reaper of what CMD forks (" + err.Error() + "); run looks for the end of its group now and then instead")
 		}
 	}
 	runtime.LockOSThread() // for good: PR_SET_PDEATHSIG follows the thread that forks, not the process
