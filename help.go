@@ -28,18 +28,17 @@ func usageLine(c *command) string {
 			if o.short == "" {
 				flag = "--" + o.long
 			}
-			s += " [" + strings.TrimSpace(flag+" "+o.meta) + "]"
+			s += " [" + trimSpace(flag+" "+o.meta) + "]"
 		}
 	}
-	return strings.TrimSpace(s + " " + c.args)
+	return trimSpace(s + " " + c.args)
 }
 
 // pad returns s followed by spaces up to width.
 func pad(s string, width int) string {
-	if len(s) >= width {
-		return s + " "
+	for s += " "; len(s) < width; s += " " {
 	}
-	return s + strings.Repeat(" ", width-len(s))
+	return s
 }
 
 // optionsHelp describes the options in set, with their variables and defaults.

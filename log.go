@@ -166,11 +166,11 @@ LOCKPIPE_LOG_STYLE=auto|always|never (default auto), on standard error.
 // parseLevel reads one level name, in any case.
 func parseLevel(s string) (level, bool) {
 	for l, name := range [...]string{"trace", "debug", "info", "warn", "error"} {
-		if strings.EqualFold(s, name) {
+		if equalFold(s, name) {
 			return level(l), true
 		}
 	}
-	return levelOff, strings.EqualFold(s, "off")
+	return levelOff, equalFold(s, "off")
 }
 
 // isTarget reports whether name is lockpipe's target: the Rust original's
@@ -182,10 +182,10 @@ func isTarget(name string) bool { return name == "lockpipes" || name == "lockpip
 func parseFilter(s string) (min level, bad []string) {
 	global, target, haveTarget := levelInfo, levelInfo, false
 	for _, item := range strings.Split(s, ",") {
-		item = strings.TrimSpace(item)
+		item = trimSpace(item)
 		name, lvl, named := strings.Cut(item, "=")
-		name = strings.TrimSpace(name)
-		switch l, ok := parseLevel(strings.TrimSpace(lvl)); {
+		name = trimSpace(name)
+		switch l, ok := parseLevel(trimSpace(lvl)); {
 		case item == "":
 		case !named:
 			if l, ok := parseLevel(item); ok {
@@ -220,15 +220,16 @@ func isTerminal(fd int) bool {
 func setupLogging(getenv func(string) string) {
 	min, bad := parseFilter(getenv("LOCKPIPE_LOG_FILTER"))
 	logger.min = min
-	style := strings.ToLower(strings.TrimSpace(getenv("LOCKPIPE_LOG_STYLE")))
-	logger.color, logger.auto = style == "always", false
-	if style != "always" && style != "never" {
+	style := trimSpace(getenv("LOCKPIPE_LOG_STYLE"))
+	always, never := equalFold(style, "always"), equalFold(style, "never")
+	logger.color, logger.auto = always, false
+	if !always && !never {
 		logger.auto = getenv("TERM") != "dumb" && getenv("NO_COLOR") == ""
 	}
 	for _, item := range bad {
 		warn("ignoring " + strconv.Quote(item) + " in LOCKPIPE_LOG_FILTER: not off, error, warn, info, debug, trace or lockpipe=LEVEL")
 	}
-	if style != "" && style != "auto" && style != "always" && style != "never" {
+	if style != "" && !equalFold(style, "auto") && !always && !never {
 		warn("ignoring LOCKPIPE_LOG_STYLE " + strconv.Quote(getenv("LOCKPIPE_LOG_STYLE")) + ": not auto, always or never")
 	}
 }

@@ -364,7 +364,7 @@ func commandNames() (names []string) {
 
 // setPath adds a pipe's path; the first one given replaces the default.
 func setPath(inv *invocation, s string) error {
-	if strings.TrimSpace(s) == "" {
+	if trimSpace(s) == "" {
 		return errors.New("the path is empty")
 	}
 	if !inv.pathGiven {
@@ -386,9 +386,8 @@ func setMode(inv *invocation, s string) error {
 
 // setSignal sets the signal run stops CMD with: a name, with or without SIG, in any case.
 func setSignal(inv *invocation, s string) error {
-	name := "SIG" + strings.TrimPrefix(strings.ToUpper(s), "SIG")
 	for _, t := range signalTable {
-		if t.stops && t.name == name {
+		if t.stops && (equalFold(s, t.name) || equalFold(s, t.name[len("SIG"):])) {
 			inv.stop = t.sig
 			return nil
 		}
@@ -400,7 +399,7 @@ func setSignal(inv *invocation, s string) error {
 // a number with s, m, h or d, or a Go duration; inf and infinity, in any
 // case, give infinite. Exponents and hexadecimal, which sleep also takes, are refused.
 func parseDuration(s string, infinite time.Duration) (time.Duration, error) {
-	if l := strings.ToLower(s); l == "inf" || l == "infinity" {
+	if equalFold(s, "inf") || equalFold(s, "infinity") {
 		return infinite, nil
 	}
 	bad := errors.New("not a duration like 500ms, 90s, 1h30m, 2d, 30, 0.5, 0 or infinity")

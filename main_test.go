@@ -176,6 +176,8 @@ func TestUsageErrors(t *testing.T) {
 		{"grace outside run", nil, []string{"read", "--grace", "5s"}, "option --grace does not apply to read"},
 		{"signal outside run", nil, []string{"hold", "--signal", "INT"}, "option --signal does not apply to hold"},
 		{"bad signal", nil, []string{"run", "--signal", "STOP", "--", "x"}, `invalid value "STOP" for --signal: not TERM, INT, HUP, QUIT, USR1, USR2 or KILL`},
+		{"a signal name outside ASCII", nil, []string{"run", "--signal", "\u017figterm", "--", "x"}, "invalid value \"\u017figterm\" for --signal: not TERM, INT, HUP, QUIT, USR1, USR2 or KILL"},
+		{"SIG twice", nil, []string{"run", "--signal", "SIGSIGTERM", "--", "x"}, `invalid value "SIGSIGTERM" for --signal`},
 		{"bad grace", nil, []string{"run", "--grace", "soon", "--", "x"}, `invalid value "soon" for --grace`},
 		{"timeout on hold", nil, []string{"hold", "-t", "5"}, "option -t/--timeout does not apply to hold"},
 		{"nowait on hold", nil, []string{"hold", "-n"}, "option -n/--nowait does not apply to hold"},

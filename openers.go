@@ -101,7 +101,7 @@ func openerOf(pid int, dir, fd string) (opener, bool) {
 	if b, err := readFile(dir + "/fdinfo/" + fd); err == nil {
 		for _, l := range strings.Split(string(b), "\n") {
 			if v, ok := strings.CutPrefix(l, "flags:"); ok {
-				flags, _ = strconv.ParseUint(strings.TrimSpace(v), 8, 64)
+				flags, _ = strconv.ParseUint(trimSpace(v), 8, 64)
 			}
 		}
 	}

@@ -30,6 +30,7 @@ func TestLogStyle(t *testing.T) {
 		"never":  plain,
 		"always": colour,
 		"ALWAYS": colour,
+		" Never": plain,
 		"loud":   "[WARN  lockpipes] ignoring LOCKPIPE_LOG_STYLE \"loud\": not auto, always or never\n" + plain,
 	} {
 		if _, _, stderr := lockpipe(t, []string{"LOCKPIPE_LOG_STYLE=" + style}, "exists", "-p", p); stderr != want {

@@ -56,8 +56,8 @@ func (r record) String() string {
 
 // bootID is this boot's identity, "-" where /proc cannot tell it.
 var bootID = sync.OnceValue(func() string {
-	if b, err := readFile(bootIDPath); err == nil && len(strings.TrimSpace(string(b))) > 0 {
-		return strings.TrimSpace(string(b))
+	if b, err := readFile(bootIDPath); err == nil && len(trimSpace(string(b))) > 0 {
+		return trimSpace(string(b))
 	}
 	return "-"
 })
@@ -107,7 +107,7 @@ func (h *handle) recordDir(flags int) (int, string, error) {
 
 // parseRecord reads a record's line; ok is false when it is not one of lockpipe's.
 func parseRecord(line string) (boot, pipe string, r record, ok bool) {
-	f := strings.Fields(strings.TrimPrefix(line, recordPrefix))
+	f := strings.Split(strings.TrimPrefix(line, recordPrefix), " ") // one space apart, as writeRecordAt writes it
 	if !strings.HasPrefix(line, recordPrefix) || len(f) < 4 {
 		return "", "", r, false
 	}
