@@ -521,8 +521,8 @@ func run(args []string, getenv func(string) string, stdout io.Writer) error {
 // default action ends lockpipe with the same status until it waits, and
 // setting up signal delivery (a thread) would cost every start a millisecond.
 //
-// Then, for a command line that begins with read or write (the test
-// binary's begins with its flags), it runs lockpipe from here: Go runs init
+// Then, for a command line whose command is read or write (the test
+// binary's begins with its own flags), it runs lockpipe from here: Go runs init
 // functions on the startup thread and keeps the main goroutine there until
 // they return, which is what a wait (the signal that interrupts it goes to
 // its thread) and exec need, without the thread of its own that
@@ -534,12 +534,30 @@ func init() {
 	if os.Getpid() == 1 {
 		catchSignals()
 	}
-	if len(os.Args) > 1 {
-		if c := lookup(os.Args[1]); c != nil && c.startup {
-			fromInit = true
-			main()
+	if startsFromInit(os.Args) {
+		fromInit = true
+		main()
+	}
+}
+
+// startsFromInit reports whether args, a command line, runs a command that
+// starts from init: its first word that is neither one of lockpipe's
+// options nor an option's value names it.
+func startsFromInit(args []string) bool {
+	for i := 1; i < len(args); i++ {
+		if c := lookup(args[i]); c != nil {
+			return c.startup
+		}
+		name, _, hasValue := strings.Cut(strings.TrimPrefix(strings.TrimPrefix(args[i], "-"), "-"), "=")
+		o := findOption(name)
+		if !strings.HasPrefix(args[i], "-") || o == nil {
+			return false
+		}
+		if o.meta != "" && !hasValue {
+			i++ // its value
 		}
 	}
+	return false
 }
 
 // fromInit is set when lockpipe runs from init, its main goroutine kept on the startup thread.

@@ -414,3 +414,34 @@ func TestOneInit(t *testing.T) {
 		t.Errorf("init functions in %q, want only main.go's", inits)
 	}
 }
+
+// TestStartsFromInit checks which command lines init runs: read and write,
+// wherever their options are, and nothing else.
+func TestStartsFromInit(t *testing.T) {
+	for _, r := range []struct {
+		name string
+		args []string
+		want bool
+	}{
+		{"read first", []string{"lockpipe", "read", "-p", "P"}, true},
+		{"write first", []string{"lockpipe", "write"}, true},
+		{"an option and its value first", []string{"lockpipe", "-p", "P", "read"}, true},
+		{"a long option with its value first", []string{"lockpipe", "--path=P", "write"}, true},
+		{"a switch first", []string{"lockpipe", "-n", "write"}, true},
+		{"a value named like a command", []string{"lockpipe", "-p", "read", "hold", "--", "x"}, false},
+		{"a value named like another command", []string{"lockpipe", "--path", "hold", "read"}, true},
+		{"hold", []string{"lockpipe", "hold", "--", "read"}, false},
+		{"run", []string{"lockpipe", "-p", "P", "run", "--", "read"}, false},
+		{"no command", []string{"lockpipe", "-p", "P"}, false},
+		{"a word that is not a command", []string{"lockpipe", "x", "read"}, false},
+		{"the test binary's flags", []string{"lockpipe.test", "-test.run=X", "read"}, false},
+		{"after --", []string{"lockpipe", "--", "read"}, false},
+		{"nothing", []string{"lockpipe"}, false},
+	} {
+		t.Run(r.name, func(t *testing.T) {
+			if got := startsFromInit(r.args); got != r.want {
+				t.Errorf("startsFromInit(%q) = %v, want %v", r.args, got, r.want)
+			}
+		})
+	}
+}
