@@ -249,9 +249,10 @@ func (c *child) status(t testing.TB) int {
 	select {
 	case <-c.done:
 	case <-time.After(bound):
-		c.cmd.Process.Kill() // then its output is whole, and no longer written
+		where := tree(c.pid(), "") // what each thread waits in, for a hang under qemu-user or a missed release
+		c.cmd.Process.Kill()       // then its output is whole, and no longer written
 		<-c.done
-		t.Fatalf("%v still running after %v; stderr:\n%s", c.cmd.Args, bound, c.stderr.String())
+		t.Fatalf("%v still running after %v: %s; stderr:\n%s", c.cmd.Args, bound, strings.TrimSpace(where), c.stderr.String())
 	}
 	ws := c.cmd.ProcessState.Sys().(syscall.WaitStatus)
 	if ws.Signaled() {

@@ -233,3 +233,12 @@ func setupLogging(getenv func(string) string) {
 		warn("ignoring LOCKPIPE_LOG_STYLE " + strconv.Quote(getenv("LOCKPIPE_LOG_STYLE")) + ": not auto, always or never")
 	}
 }
+
+// quoteList quotes each path, separated by commas.
+func quoteList(paths []string) string {
+	q := make([]string, len(paths))
+	for i, p := range paths {
+		q[i] = strconv.Quote(p)
+	}
+	return strings.Join(q, ", ")
+}

@@ -4,11 +4,13 @@ package main
 // every writer, delete everyone; --nowait and the --if-exists latch.
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -92,37 +94,58 @@ func TestBroadcast(t *testing.T) {
 	}
 }
 
-// TestWriteWhileReaderLooks releases two readers with one write while one
-// of them is out of its wait, looking at its path (woken by a name removed
-// beside the pipe, and held there by strace before it rearms its timer):
-// that reader is released too.
-func TestWriteWhileReaderLooks(t *testing.T) {
+// TestReleaseWhileWaiterLooks releases two readers with one write, and two
+// writers with one read, while one of them is looking at its path (woken by
+// a name removed beside the pipe, and held there by strace before it rearms
+// its timer): that one is released too. A reader holds the pipe open while it
+// looks; a writer, which cannot, has a looker, and stays in open(2).
+func TestReleaseWhileWaiterLooks(t *testing.T) {
 	t.Parallel()
 	needNative(t)
-	dir := t.TempDir()
-	p := filepath.Join(dir, "pipe")
-	lockpipe(t, nil, "create", "-p", p)
-	a := spawn(t, nil, "read", "-p", p)
-	blocked(t, a.pid())
-	s := traced(t, filepath.Join(t.TempDir(), "log"), "timer_settime:delay_enter=3000000:when=2+", "read", "-p", p)
-	var b int
-	waitFor(t, "the traced reader waiting", func() bool {
-		b = onlyChild(s.pid())
-		w, _ := waiting(b)
-		return b > 0 && w
-	})
-	must(t, os.WriteFile(filepath.Join(dir, "beside"), nil, 0o600))
-	must(t, os.Remove(filepath.Join(dir, "beside"))) // its directory's notification: it looks
-	waitFor(t, "the traced reader out of its wait", func() bool { w, _ := waiting(b); return !w })
-	if st, _, stderr := lockpipe(t, nil, "write", "-p", p); st != 0 {
-		t.Fatalf("write: %d %q", st, stderr)
+	for _, side := range []struct{ waiter, releaser, released string }{
+		{"read", "write", "read from pipe at"}, {"write", "read", "wrote to pipe at"}} {
+		t.Run(side.waiter, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			p := filepath.Join(dir, "pipe")
+			lockpipe(t, nil, "create", "-p", p)
+			a := spawn(t, nil, side.waiter, "-p", p)
+			blocked(t, a.pid())
+			s := traced(t, filepath.Join(t.TempDir(), "log"), "timer_settime:delay_enter=3000000:when=2+", side.waiter, "-p", p)
+			var b int
+			waitFor(t, "the traced waiter waiting", func() bool {
+				b = onlyChild(s.pid())
+				w, _ := waiting(b)
+				return b > 0 && w
+			})
+			must(t, os.WriteFile(filepath.Join(dir, "beside"), nil, 0o600))
+			must(t, os.Remove(filepath.Join(dir, "beside"))) // its directory's notification: it looks
+			waitFor(t, "the traced waiter's look held before it rearms", func() bool { return stoppedIn(b, syscall.SYS_TIMER_SETTIME) })
+			if st, _, stderr := lockpipe(t, nil, side.releaser, "-p", p); st != 0 {
+				t.Fatalf("%s: %d %q", side.releaser, st, stderr)
+			}
+			if st := a.status(t); st != 0 {
+				t.Errorf("the %s that waited: status %d", side.waiter, st)
+			}
+			if st := s.status(t); st != 0 || !strings.Contains(s.stderr.String(), side.released) {
+				t.Errorf("the %s that looked: status %d, stderr %q", side.waiter, st, s.stderr.String())
+			}
+		})
 	}
-	if st := a.status(t); st != 0 {
-		t.Errorf("the reader that waited: status %d", st)
+}
+
+// stoppedIn reports whether a thread of pid is stopped by its tracer in the system call numbered nr.
+func stoppedIn(pid int, nr uintptr) bool {
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*", pid))
+	for _, task := range tasks {
+		b, _ := os.ReadFile(task + "/syscall")
+		st, _ := os.ReadFile(task + "/stat")
+		if f := strings.Fields(string(b)); len(f) > 0 && f[0] == strconv.Itoa(int(nr)) &&
+			len(st) > 0 && strings.Fields(string(st[bytes.LastIndexByte(st, ')')+1:]))[0] == "t" {
+			return true
+		}
 	}
-	if st := s.status(t); st != 0 || !strings.Contains(s.stderr.String(), "read from pipe at") {
-		t.Errorf("the reader that looked: status %d, stderr %q", st, s.stderr.String())
-	}
+	return false
 }
 
 // TestDeleteReleasesWaiters checks that delete releases every waiting reader or writer, then removes the pipe.

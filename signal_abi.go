@@ -8,6 +8,7 @@ import "unsafe"
 // sigprocmask's operations numbered from 0, and sa_flags, an unsigned long,
 // after the handler.
 const (
+	sigBlock    = 0 // SIG_BLOCK
 	sigUnblock  = 1 // SIG_UNBLOCK
 	sigSetmask  = 2 // SIG_SETMASK
 	sigsetBytes = 8 // the kernel's sigset_t

@@ -7,6 +7,7 @@ import "unsafe"
 // The kernel's signal structures on mips: 128 signals, sigprocmask's
 // operations numbered from 1, and sa_flags, an unsigned int, before the handler.
 const (
+	sigBlock    = 1  // SIG_BLOCK
 	sigUnblock  = 2  // SIG_UNBLOCK
 	sigSetmask  = 3  // SIG_SETMASK
 	sigsetBytes = 16 // the kernel's sigset_t

@@ -278,12 +278,31 @@ func (s *sigset) add(sig syscall.Signal) {
 	s[uint(sig-1)/uint(wordBits)] |= 1 << (uint(sig-1) % uint(wordBits))
 }
 
-// sigmask changes the calling thread's signal mask: how is sigUnblock or sigSetmask.
+// sigmask changes the calling thread's signal mask: how is sigBlock, sigUnblock or sigSetmask.
 func sigmask(how uintptr, set *sigset) error {
 	if _, _, e := syscall.RawSyscall6(syscall.SYS_RT_SIGPROCMASK, how, uintptr(unsafe.Pointer(set)), 0, sigsetBytes, 0, 0); e != 0 {
 		return e
 	}
 	return nil
+}
+
+// sigwait waits in the kernel until a signal of set, blocked on the calling
+// thread, is pending there, and takes it (rt_sigtimedwait); a signal of Go's
+// runtime that interrupts the wait does not end it. With poll, it returns at
+// once: nil when it took one, EAGAIN when none was pending.
+func sigwait(set *sigset, poll bool) error {
+	var zero *syscall.Timespec
+	if poll {
+		zero = new(syscall.Timespec)
+	}
+	for {
+		_, _, e := syscall.Syscall6(syscall.SYS_RT_SIGTIMEDWAIT, uintptr(unsafe.Pointer(set)), 0, uintptr(unsafe.Pointer(zero)), sigsetBytes, 0, 0)
+		if e == 0 {
+			return nil
+		} else if e != syscall.EINTR {
+			return e
+		}
+	}
 }
 
 // sigaction is room for struct sigaction on every port.

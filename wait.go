@@ -80,6 +80,8 @@ type waiter struct {
 	recorded bool      // the pipe had a record of this run when the waiter came
 	late     bool      // the hold had ended before the waiter came
 	main     bool      // it runs on the main goroutine
+	looker   int       // a writer's looker's thread, 0 once it has ended; guarded by w.mu
+	away     bool      // the looker found the path no longer leads to the pipe; guarded by w.mu
 	name     string    // the pipe's own name, in its directory
 	err      error     // when failed
 }
@@ -133,15 +135,6 @@ func await(r *request, reading bool) (*wait, error) {
 	return w, w.report()
 }
 
-// quoteList quotes each path, separated by commas.
-func quoteList(paths []string) string {
-	q := make([]string, len(paths))
-	for i, p := range paths {
-		q[i] = strconv.Quote(p)
-	}
-	return strings.Join(q, ", ")
-}
-
 // run takes the pipe, meets a partner already there, or blocks until one
 // comes or the wait must end.
 func (wr *waiter) run() {
@@ -182,7 +175,13 @@ func (wr *waiter) lock() error {
 	if err := interruptible(); err != nil {
 		return sysError("set up the wait on", wr.path, err)
 	}
-	wr.watch.start(wr.tid)
+	to := wr.tid
+	if !wr.w.reading {
+		to = max(wr.startLooker(), to) // 0: it could not start, and the writer looks itself
+	}
+	wr.w.mu.Lock()
+	wr.watch.start(to)
+	wr.w.mu.Unlock()
 	return nil
 }
 
@@ -302,7 +301,7 @@ func (wr *waiter) keepOrClose(fd int, end ending) ending {
 
 // block waits in open(2) until a partner comes, then, for a reader, in
 // read(2) until end-of-file. Before each call it looks at the flags, and at
-// its path: interrupted by its watch, it has been told to. A reader also
+// its path (a writer, at what its looker found). A reader also
 // holds the pipe open while it waits, so that a writer that comes and goes
 // while it is out of open(2), looking at its path, still meets it: the
 // kernel then reports a hang-up on that descriptor until the reader reads it.
@@ -316,7 +315,7 @@ func (wr *waiter) block() (ending, error) {
 	if wr.w.reading {
 		flags = syscall.O_RDONLY
 	}
-	for {
+	for first := true; ; first = false {
 		end := wr.stop()
 		if end != abandoned && wr.heard() {
 			fd := wr.ear
@@ -327,7 +326,7 @@ func (wr *waiter) block() (ending, error) {
 			wr.deafen()
 			return end, nil
 		}
-		if wr.gone() {
+		if wr.moved(first) {
 			return removed, nil
 		}
 		fd, err := wr.h.reopen(flags)
@@ -479,12 +478,17 @@ func (wr *waiter) finish(end ending, err error) {
 	}
 	w := wr.w
 	wr.deafen()
-	wr.watch.stop()
+	w.mu.Lock()
+	wr.watch.stop() // under the lock, which a writer's looker takes to rearm it
+	w.mu.Unlock()
 	if wr.h != nil && wr.fd < 0 {
 		wr.h.close()
 	}
 	w.mu.Lock()
 	wr.phase, wr.result = finished, end
+	if wr.looker != 0 {
+		interrupt(wr.looker) // it ends
+	}
 	if wr.err == nil {
 		wr.err = err
 	}

@@ -4,7 +4,8 @@ package main
 
 // The path watch: what tells a waiter that its path may no longer lead to
 // its pipe, so that it looks. The kernel tells it, by the very signal that
-// interrupts its blocking call, sent to its own thread: directory
+// interrupts its blocking call, sent to its own thread (a writer's goes to
+// its looker, which looks while the writer stays in open(2)): directory
 // notifications (dnotify) on the pipe's directory, for the removals people
 // make (rm, mv, delete, a pipe renamed over), and nothing else: not a file
 // created, written or touched beside it; and a timer, for every other way a
@@ -18,6 +19,7 @@ package main
 // cannot be read, the looks alone remain.
 
 import (
+	"runtime"
 	"syscall"
 	"time"
 	"unsafe"
@@ -76,6 +78,88 @@ func (wt *watch) start(tid int) {
 	wt.since, wt.phase = time.Now(), time.Duration(syscall.Getpid()%97)*lookEvery/97
 	wt.timer, _ = threadTimer(tid)
 	wt.rearm(wt.since)
+}
+
+// startLooker starts a writer's looker and returns its thread, where the
+// watch sends its signal; 0 when it cannot have one, and the writer looks
+// itself.
+func (wr *waiter) startLooker() int {
+	ready := make(chan int)
+	go wr.look(ready)
+	return <-ready
+}
+
+// look is a writer's looker: on a thread of its own, where the watch's
+// signal is blocked and waited for, it looks at the path each time the
+// watch tells it to, and tells the writer once the path no longer leads to
+// its pipe. So the writer stays in open(2): it cannot hold the pipe open
+// while it looks, as a reader does, and a reader that came and went while
+// it was out (released by another writer) would have left it waiting.
+func (wr *waiter) look(ready chan<- int) {
+	runtime.LockOSThread() // for good: the thread ends with the looker
+	var set sigset
+	set.add(interruptSignal)
+	if err := sigmask(sigBlock, &set); err != nil || !waits(sigwait(&set, true)) {
+		ready <- 0 // a port where the wait for a signal fails would spin: the writer looks itself
+		return
+	}
+	w, tid := wr.w, syscall.Gettid()
+	w.mu.Lock()
+	wr.looker = tid
+	w.mu.Unlock()
+	ready <- tid
+	for {
+		sigwait(&set, false)
+		w.mu.Lock()
+		done := wr.phase != meeting
+		if done {
+			wr.looker = 0
+		}
+		w.mu.Unlock()
+		switch {
+		case done:
+			return
+		case !wr.h.leads():
+			wr.tellMoved()
+		default:
+			w.mu.Lock()
+			wr.watch.rearm(time.Now())
+			w.mu.Unlock()
+		}
+	}
+}
+
+// waits reports whether a poll for a signal answered as a wait for one would.
+func waits(err error) bool { return err == nil || err == syscall.EAGAIN }
+
+// tellMoved tells the writer that its path no longer leads to its pipe,
+// again every 10 ms until it answers, as interruptAll does.
+func (wr *waiter) tellMoved() {
+	w := wr.w
+	for try := 0; try < 100; try++ {
+		w.mu.Lock()
+		wr.away = true
+		tid, waiting := wr.tid, wr.phase == meeting
+		w.mu.Unlock()
+		if !waiting {
+			return
+		}
+		interrupt(tid)
+		nap(10 * time.Millisecond)
+	}
+}
+
+// moved reports whether the path no longer leads to the pipe: as its looker
+// found, or by a look of the waiter's own, before it first blocks and
+// whenever it has no looker (a reader).
+func (wr *waiter) moved(first bool) bool {
+	wr.w.mu.Lock()
+	away, own := wr.away, wr.looker == 0
+	wr.w.mu.Unlock()
+	if first || own {
+		return wr.gone()
+	}
+	return away
 }
 
 // next returns when the look after now is due: 1, 4, 16 and 64 s into
