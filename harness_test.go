@@ -497,7 +497,8 @@ func statusField(t testing.TB, pid int, field string, base int) uint64 {
 // trapSet reports whether the shell CMD, started by lockpipe as pid, has
 // set a trap for sig: only once pid runs /bin/sh, since before its exec it
 // is lockpipe's forked copy (or qemu's), which catches every signal and
-// would leave one sent then pending for the shell's default action.
+// would leave one sent then pending for the shell's default action. dash
+// catches SIGINT from its start, trap or not: for SIGINT this cannot tell.
 func trapSet(t testing.TB, pid int, sig syscall.Signal) bool {
 	sh, _ := filepath.EvalSymlinks("/bin/sh")
 	if exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid)); err != nil || exe != sh {

@@ -184,8 +184,10 @@ func TestHoldSignals(t *testing.T) {
 		t.Run(signalName(sig), func(t *testing.T) {
 			t.Parallel()
 			p := pipePath(t)
-			h, cmd := startHold(t, p, "/bin/sh", "-c", fmt.Sprintf(`trap 'exit 7' %d; while :; do sleep 1; done`, sig))
-			waitFor(t, "the trap set", func() bool { return trapSet(t, cmd, sig) })
+			// The shell says when its trap is set: dash catches SIGINT from its start, so trapSet cannot tell.
+			ready := filepath.Join(t.TempDir(), "ready")
+			h, cmd := startHold(t, p, "/bin/sh", "-c", fmt.Sprintf(`trap 'exit 7' %d; : > "$0"; while :; do sleep 1; done`, sig), ready)
+			waitFor(t, "the trap set", func() bool { _, err := os.Stat(ready); return err == nil })
 			h.cmd.Process.Signal(sig)
 			if st := h.status(t); st != 7 || !strings.Contains(h.stderr.String(), "forwarded "+signalName(sig)+" to CMD (PID "+strconv.Itoa(cmd)+")") {
 				t.Errorf("status %d, stderr %q", st, h.stderr.String())
