@@ -278,7 +278,7 @@ func (s *sigset) add(sig syscall.Signal) {
 	s[uint(sig-1)/uint(wordBits)] |= 1 << (uint(sig-1) % uint(wordBits))
 }
 
-// sigmask changes the calling thread's signal mask: how is sigBlock, sigUnblock or sigSetmask.
+// sigmask changes the calling thread's signal mask: how is sigUnblock or sigSetmask.
 func sigmask(how uintptr, set *sigset) error {
 	if _, _, e := syscall.RawSyscall6(syscall.SYS_RT_SIGPROCMASK, how, uintptr(unsafe.Pointer(set)), 0, sigsetBytes, 0, 0); e != 0 {
 		return e
@@ -286,23 +286,32 @@ func sigmask(how uintptr, set *sigset) error {
 	return nil
 }
 
-// sigwait waits in the kernel until a signal of set, blocked on the calling
-// thread, is pending there, and takes it (rt_sigtimedwait); a signal of Go's
-// runtime that interrupts the wait does not end it. With poll, it returns at
-// once: nil when it took one, EAGAIN when none was pending.
-func sigwait(set *sigset, poll bool) error {
+// blockSignal blocks sig on the calling thread, and returns the mask that
+// lets it through: the thread's mask before, without sig.
+func blockSignal(sig syscall.Signal) (sigset, error) {
+	var set, old sigset
+	set.add(sig)
+	if _, _, e := syscall.RawSyscall6(syscall.SYS_RT_SIGPROCMASK, sigBlock, uintptr(unsafe.Pointer(&set)), uintptr(unsafe.Pointer(&old)), sigsetBytes, 0, 0); e != 0 {
+		return old, e
+	}
+	old[uint(sig-1)/uint(wordBits)] &^= 1 << (uint(sig-1) % uint(wordBits))
+	return old, nil
+}
+
+// sigsuspend waits in the kernel, the calling thread's signal mask set to
+// mask meanwhile, until a signal mask lets through has been handled: one
+// that came while it was blocked ends the wait at once (ppoll with a signal
+// mask, which qemu-user also keeps, unlike a wait for a blocked signal).
+// With poll, it returns at once. It returns EINTR after a signal.
+func sigsuspend(mask *sigset, poll bool) error {
 	var zero *syscall.Timespec
 	if poll {
 		zero = new(syscall.Timespec)
 	}
-	for {
-		_, _, e := syscall.Syscall6(syscall.SYS_RT_SIGTIMEDWAIT, uintptr(unsafe.Pointer(set)), 0, uintptr(unsafe.Pointer(zero)), sigsetBytes, 0, 0)
-		if e == 0 {
-			return nil
-		} else if e != syscall.EINTR {
-			return e
-		}
+	if _, _, e := syscall.Syscall6(syscall.SYS_PPOLL, 0, 0, uintptr(unsafe.Pointer(zero)), uintptr(unsafe.Pointer(mask)), sigsetBytes, 0); e != 0 {
+		return e
 	}
+	return nil
 }
 
 // sigaction is room for struct sigaction on every port.

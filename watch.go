@@ -90,17 +90,16 @@ func (wr *waiter) startLooker() int {
 }
 
 // look is a writer's looker: on a thread of its own, where the watch's
-// signal is blocked and waited for, it looks at the path each time the
-// watch tells it to, and tells the writer once the path no longer leads to
-// its pipe. So the writer stays in open(2): it cannot hold the pipe open
-// while it looks, as a reader does, and a reader that came and went while
-// it was out (released by another writer) would have left it waiting.
+// signal is blocked but while it waits for it, it looks at the path each
+// time the watch tells it to, and tells the writer once the path no longer
+// leads to its pipe. So the writer stays in open(2): it cannot hold the pipe
+// open while it looks, as a reader does, and a reader that came and went
+// while it was out (released by another writer) would have left it waiting.
 func (wr *waiter) look(ready chan<- int) {
 	runtime.LockOSThread() // for good: the thread ends with the looker
-	var set sigset
-	set.add(interruptSignal)
-	if err := sigmask(sigBlock, &set); err != nil || !waits(sigwait(&set, true)) {
-		ready <- 0 // a port where the wait for a signal fails would spin: the writer looks itself
+	mask, err := blockSignal(interruptSignal)
+	if err != nil || !waits(sigsuspend(&mask, true)) {
+		ready <- 0 // a port where the wait fails at once would spin: the writer looks itself
 		return
 	}
 	w, tid := wr.w, syscall.Gettid()
@@ -109,7 +108,7 @@ func (wr *waiter) look(ready chan<- int) {
 	w.mu.Unlock()
 	ready <- tid
 	for {
-		sigwait(&set, false)
+		sigsuspend(&mask, false)
 		w.mu.Lock()
 		done := wr.phase != meeting
 		if done {
@@ -130,7 +129,7 @@ func (wr *waiter) look(ready chan<- int) {
 }
 
 // waits reports whether a poll for a signal answered as a wait for one would.
-func waits(err error) bool { return err == nil || err == syscall.EAGAIN }
+func waits(err error) bool { return err == nil || err == syscall.EINTR }
 
 // tellMoved tells the writer that its path no longer leads to its pipe,
 // again every 10 ms until it answers, as interruptAll does.
