@@ -85,7 +85,7 @@ func become(argv []string, path string, stdio [3]int) error {
 		}
 	}
 	var none sigset
-	if err = sigmask(sigSetmask, &none); err == nil {
+	if err = sigmask(sigSetmask, &none, nil); err == nil {
 		err = syscall.Exec(file, argv, syscall.Environ())
 	}
 	return cannotRun(argv[0], err)

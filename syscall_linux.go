@@ -278,9 +278,15 @@ func (s *sigset) add(sig syscall.Signal) {
 	s[uint(sig-1)/uint(wordBits)] |= 1 << (uint(sig-1) % uint(wordBits))
 }
 
-// sigmask changes the calling thread's signal mask: how is sigUnblock or sigSetmask.
-func sigmask(how uintptr, set *sigset) error {
-	if _, _, e := syscall.RawSyscall6(syscall.SYS_RT_SIGPROCMASK, how, uintptr(unsafe.Pointer(set)), 0, sigsetBytes, 0, 0); e != 0 {
+// del removes sig from the set.
+func (s *sigset) del(sig syscall.Signal) {
+	s[uint(sig-1)/uint(wordBits)] &^= 1 << (uint(sig-1) % uint(wordBits))
+}
+
+// sigmask changes the calling thread's signal mask (how is sigBlock,
+// sigUnblock or sigSetmask), and stores the mask before in old unless it is nil.
+func sigmask(how uintptr, set, old *sigset) error {
+	if _, _, e := syscall.RawSyscall6(syscall.SYS_RT_SIGPROCMASK, how, uintptr(unsafe.Pointer(set)), uintptr(unsafe.Pointer(old)), sigsetBytes, 0, 0); e != 0 {
 		return e
 	}
 	return nil
@@ -291,17 +297,16 @@ func sigmask(how uintptr, set *sigset) error {
 func blockSignal(sig syscall.Signal) (sigset, error) {
 	var set, old sigset
 	set.add(sig)
-	if _, _, e := syscall.RawSyscall6(syscall.SYS_RT_SIGPROCMASK, sigBlock, uintptr(unsafe.Pointer(&set)), uintptr(unsafe.Pointer(&old)), sigsetBytes, 0, 0); e != 0 {
-		return old, e
-	}
-	old[uint(sig-1)/uint(wordBits)] &^= 1 << (uint(sig-1) % uint(wordBits))
-	return old, nil
+	err := sigmask(sigBlock, &set, &old)
+	old.del(sig)
+	return old, err
 }
 
 // sigsuspend waits in the kernel, the calling thread's signal mask set to
 // mask meanwhile, until a signal mask lets through has been handled: one
 // that came while it was blocked ends the wait at once (ppoll with a signal
-// mask, which qemu-user also keeps, unlike a wait for a blocked signal).
+// mask: the signal reaches Go's handler, as it does for a blocked waiter;
+// under qemu-user a looker in rt_sigtimedwait once missed its timer's).
 // With poll, it returns at once. It returns EINTR after a signal.
 func sigsuspend(mask *sigset, poll bool) error {
 	var zero *syscall.Timespec
@@ -342,7 +347,7 @@ func setDisposition(sig syscall.Signal, ignore bool) {
 func interruptible() error {
 	var set sigset
 	set.add(interruptSignal)
-	if err := sigmask(sigUnblock, &set); err != nil {
+	if err := sigmask(sigUnblock, &set, nil); err != nil {
 		return err
 	}
 	act, err := rtSigaction(interruptSignal, nil)

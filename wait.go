@@ -177,7 +177,9 @@ func (wr *waiter) lock() error {
 	}
 	to := wr.tid
 	if !wr.w.reading {
-		to = max(wr.startLooker(), to) // 0: it could not start, and the writer looks itself
+		if looker := wr.startLooker(); looker != 0 { // 0: it could not start, and the writer looks itself
+			to = looker
+		}
 	}
 	wr.w.mu.Lock()
 	wr.watch.start(to)
