@@ -187,6 +187,21 @@ func BenchmarkPrivateMemory(b *testing.B) { interleave(b, "kB", waitingReader(b,
 // BenchmarkThreads counts a waiting reader's threads.
 func BenchmarkThreads(b *testing.B) { interleave(b, "threads", waitingReader(b, "Threads")) }
 
+// BenchmarkSettle counts the context switches of a reader's threads from its
+// start to 300 ms after it blocked: Go's start, and how soon its runtime
+// is quiet once the wait has begun (docs/figures.md).
+func BenchmarkSettle(b *testing.B) {
+	interleave(b, "switches", func(r rival, p string) float64 {
+		reader := newChild(nil, r.reader(p)...).start(b)
+		blocked(b, reader.pid())
+		time.Sleep(300 * time.Millisecond) // the window measured, not a synchronisation
+		n, _ := idleCost(reader.pid())
+		runOK(b, r.writer(p))
+		reader.status(b)
+		return float64(n)
+	})
+}
+
 // waitingReader returns a measure of a waiting reader: the number in field of its /proc/PID/status.
 func waitingReader(b *testing.B, field string) func(r rival, p string) float64 {
 	return func(r rival, p string) float64 {

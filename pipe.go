@@ -67,9 +67,9 @@ func (h *handle) close() {
 func (h *handle) reopen(flags int) (int, error) {
 	flags |= syscall.O_CLOEXEC | syscall.O_NOCTTY
 	if procfs() {
-		return syscall.Open(procSelfFd+strconv.Itoa(h.fd), flags, 0)
+		return openPipe(procSelfFd+strconv.Itoa(h.fd), flags)
 	}
-	fd, err := syscall.Open(h.path, flags, 0)
+	fd, err := openPipe(h.path, flags)
 	if err != nil {
 		return -1, err
 	}

@@ -77,6 +77,52 @@ func atCall(trap uintptr, olddir int, oldname string, newdir int, newname string
 	return nil
 }
 
+// openPipe opens the named pipe at path. An open that waits for a partner
+// hands its thread's processor back to Go's scheduler as it begins, as Go's
+// runtime does for its own long sleeps: left to Go, a processor held in a
+// system call is taken back only 10 ms later, and until then Go's monitor
+// thread wakes every 20 µs or so to look at it (docs/figures.md).
+func openPipe(path string, flags int) (int, error) {
+	if flags&syscall.O_NONBLOCK != 0 || flags&syscall.O_ACCMODE == syscall.O_RDWR {
+		return syscall.Open(path, flags, 0) // never waits
+	}
+	p, err := syscall.BytePtrFromString(path)
+	if err != nil {
+		return -1, err
+	}
+	fd, e := openWaiting(p, flags|syscall.O_LARGEFILE)
+	if e != 0 {
+		return -1, e
+	}
+	return fd, nil
+}
+
+// openWaiting is openat(2) from the working directory, made as a call that
+// blocks: entersyscallblock and exitsyscall are what syscall.Syscall6 does
+// with entersyscall, and Go keeps both for other programs (go.dev/issue/67401).
+// Nothing between them may grow the stack or need a processor.
+//
+//go:nosplit
+//go:norace
+func openWaiting(path *byte, flags int) (int, syscall.Errno) {
+	dir := atFdcwd
+	entersyscallblock()
+	fd, _, e := syscall.RawSyscall6(syscall.SYS_OPENAT, uintptr(dir), uintptr(unsafe.Pointer(path)), uintptr(flags), 0, 0, 0)
+	exitsyscall()
+	return int(fd), e
+}
+
+// entersyscallblock tells Go's scheduler that this thread enters a system
+// call that blocks, and gives its processor away at once.
+//
+//go:linkname entersyscallblock runtime.entersyscallblock
+func entersyscallblock()
+
+// exitsyscall takes a processor back after a system call.
+//
+//go:linkname exitsyscall runtime.exitsyscall
+func exitsyscall()
+
 // symlinkat makes name in d a symbolic link holding target.
 func symlinkat(target string, d int, name string) error {
 	t, err := syscall.BytePtrFromString(target)
