@@ -70,18 +70,51 @@ type rival struct {
 	reader, writer, check func(p string) []string
 }
 
+// installed makes the rivals run from copies of their binaries (-installed).
+var installed = flag.Bool("installed", false, "run each rival from a copy of its binary written with write(2), as installs write them")
+
+// installedCopies maps each binary a benchmark runs to its copy.
+var installedCopies = map[string]string{}
+
+// placed returns the binary at path, or with -installed a copy of it
+// written with write(2), as an install or an image's COPY writes it: the
+// page cache holds a file the Go linker wrote through a memory mapping in
+// 4 kB pages, and one written with write(2) in large folios, which a fault
+// maps whole (docs/figures.md).
+func placed(b *testing.B, path string) string {
+	if !*installed {
+		return path
+	}
+	if c, ok := installedCopies[path]; ok {
+		return c
+	}
+	dir := filepath.Join(workDir, "installed") // removed with the binaries when the tests end
+	os.Mkdir(dir, 0o755)
+	c := filepath.Join(dir, strconv.Itoa(len(installedCopies))+"-"+filepath.Base(path))
+	data, err := os.ReadFile(path)
+	if err == nil {
+		err = os.WriteFile(c, data, 0o755)
+	}
+	if err != nil {
+		b.Fatal(err)
+	}
+	installedCopies[path] = c
+	return c
+}
+
 // rivals returns lockpipe, the shell idiom and the Go floor, and with
 // LOCKPIPE_BENCH_BEFORE=PATH another build of lockpipe ("before"),
-// interleaved with them, so that two builds compare in one run.
+// interleaved with them, so that two builds compare in one run; each
+// binary as placed returns it.
 func rivals(b *testing.B) []rival {
-	floor := floorBinary(b)
+	floor := placed(b, floorBinary(b))
 	lp := func(name, exe string) rival {
 		return rival{name,
 			func(p string) []string { return []string{exe, "read", "-p", p} },
 			func(p string) []string { return []string{exe, "write", "-p", p} },
 			func(p string) []string { return []string{exe, "exists", "-p", p} }}
 	}
-	rs := []rival{lp("lockpipe", bin),
+	rs := []rival{lp("lockpipe", placed(b, bin)),
 		{"shell",
 			func(p string) []string { return []string{"cat", p} }, // standard output is /dev/null
 			func(p string) []string { return []string{"/bin/sh", "-c", `: > "$0"`, p} },
@@ -92,7 +125,7 @@ func rivals(b *testing.B) []rival {
 			func(p string) []string { return []string{floor, "exists", p} }},
 	}
 	if before := os.Getenv("LOCKPIPE_BENCH_BEFORE"); before != "" {
-		rs = append(rs, lp("before", before))
+		rs = append(rs, lp("before", placed(b, before)))
 	}
 	return rs
 }
