@@ -140,7 +140,11 @@ func logAt(l level, msg string) {
 	if logger.color {
 		name = levelNames[l].color + name + "\x1b[0m"
 	}
-	io.WriteString(logger.w, "["+name+" lockpipes] "+msg+"\n")
+	// One slice written as it is: io.WriteString would look up at run time
+	// whether the writer has WriteString, and copy the line again.
+	line := make([]byte, 0, len(name)+len(msg)+14)
+	line = append(append(append(append(append(line, '['), name...), " lockpipes] "...), msg...), '\n')
+	logger.w.Write(line)
 }
 
 // logs reports whether a line at level l would be written.
