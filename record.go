@@ -56,8 +56,10 @@ func (r record) String() string {
 
 // bootID is this boot's identity, "-" where /proc cannot tell it.
 var bootID = sync.OnceValue(func() string {
-	if b, err := readFile(bootIDPath); err == nil && len(trimSpace(string(b))) > 0 {
-		return trimSpace(string(b))
+	if b, err := readFile(bootIDPath); err == nil {
+		if id := trimSpace(string(b)); id != "" {
+			return id
+		}
 	}
 	return "-"
 })
