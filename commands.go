@@ -7,7 +7,6 @@ package main
 
 import (
 	"io"
-	"os"
 	"strconv"
 )
 
@@ -178,7 +177,7 @@ func runWait(inv *invocation, reading bool) error {
 			stdio[i] = w.waiters[0].fd
 		}
 	}
-	return become(inv.exec, os.Getenv("PATH"), stdio)
+	return become(inv.exec, getenv("PATH"), stdio)
 }
 
 // runInstall copies the running binary into the directory.

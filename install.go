@@ -100,7 +100,7 @@ func openSelf() (int, error) {
 	self := "/proc/self/exe"
 	fd, err := syscall.Open(self, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
 	if err == syscall.ENOENT {
-		if self, err = lookPath(os.Args[0], os.Getenv("PATH")); err != nil {
+		if self, err = lookPath(os.Args[0], getenv("PATH")); err != nil {
 			return -1, err
 		}
 		fd, err = syscall.Open(self, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)

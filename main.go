@@ -573,5 +573,32 @@ func lockThread(mainGoroutine bool) {
 
 // main runs one command line and exits once, with its status.
 func main() {
-	exit(run(os.Args[1:], os.Getenv, stdout(1)))
+	exit(run(os.Args[1:], getenv, stdout(1)))
+}
+
+// environment is the environment as the process began, once getenv has read it.
+var environment []string
+
+// getenv returns the environment variable key, "" when it is unset. It
+// reads the list the process began with: the map os.Getenv builds of every
+// variable on its first call cost each start about 2% (docs/figures.md).
+func getenv(key string) string {
+	if environment == nil {
+		environment = environ()
+	}
+	return lookupEnv(environment, key)
+}
+
+// lookupEnv returns the value of key in env, a list of KEY=value; the
+// first of several wins and an empty key has none, as with os.Getenv.
+func lookupEnv(env []string, key string) string {
+	if key == "" {
+		return ""
+	}
+	for _, kv := range env {
+		if len(kv) > len(key) && kv[len(key)] == '=' && kv[:len(key)] == key {
+			return kv[len(key)+1:]
+		}
+	}
+	return ""
 }

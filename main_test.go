@@ -445,3 +445,37 @@ func TestStartsFromInit(t *testing.T) {
 		})
 	}
 }
+
+// TestLookupEnv checks how a variable is found in a list of KEY=value.
+func TestLookupEnv(t *testing.T) {
+	list := []string{"LOCKPIPE_PATHS=/no", "LOCKPIPE=/no", "NOEQUALS", "LOCKPIPE_PATH=/a=b", "LOCKPIPE_PATH=/second", "EMPTY=", "=/no"}
+	for _, r := range []struct{ name, key, want string }{
+		{"a key that begins another is not it", "LOCKPIPE_PATH", "/a=b"},
+		{"the first of several wins, = in its value kept", "LOCKPIPE_PATH", "/a=b"},
+		{"a prefix of a key is not it", "LOCKPIPE_PAT", ""},
+		{"a word without = is no variable", "NOEQUALS", ""},
+		{"an empty value", "EMPTY", ""},
+		{"unset", "LOCKPIPE_MODE", ""},
+		{"an empty key", "", ""},
+	} {
+		t.Run(r.name, func(t *testing.T) {
+			if got := lookupEnv(list, r.key); got != r.want {
+				t.Errorf("lookupEnv(%q) = %q, want %q", r.key, got, r.want)
+			}
+		})
+	}
+}
+
+// TestGetenv checks that getenv, which reads the list the process began
+// with, agrees with os.Getenv on every variable of this test's environment.
+func TestGetenv(t *testing.T) {
+	if len(os.Environ()) == 0 {
+		t.Fatal("no environment to compare")
+	}
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if got, want := getenv(k), os.Getenv(k); got != want {
+			t.Errorf("getenv(%q) = %q, os.Getenv: %q", k, got, want)
+		}
+	}
+}

@@ -7,7 +7,6 @@ package main
 // stops CMD's process group.
 
 import (
-	"os"
 	"runtime"
 	"strconv"
 	"syscall"
@@ -238,7 +237,7 @@ func runHold(inv *invocation) error {
 		select {}
 	}
 	info("holding pipe at " + q + " while " + strconv.Quote(inv.exec[0]) + " runs")
-	s := supervision{argv: inv.exec, path: os.Getenv("PATH")}
+	s := supervision{argv: inv.exec, path: getenv("PATH")}
 	r, err := s.run()
 	end(r)
 	return err
@@ -260,7 +259,7 @@ func runRun(inv *invocation) error {
 	}
 	catchSignals()
 	exactLog()
-	s := supervision{argv: inv.exec, path: os.Getenv("PATH"), group: true, stop: inv.stop, grace: inv.grace,
+	s := supervision{argv: inv.exec, path: getenv("PATH"), group: true, stop: inv.stop, grace: inv.grace,
 		release: func() error { _, err := await(&r, true); return err }}
 	_, err := s.run()
 	return err

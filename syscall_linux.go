@@ -123,6 +123,12 @@ func entersyscallblock()
 //go:linkname exitsyscall runtime.exitsyscall
 func exitsyscall()
 
+// environ returns a copy of the environment the process began with, the
+// runtime's own list (what os.Getenv reads after building a map of it).
+//
+//go:linkname environ syscall.runtime_envs
+func environ() []string
+
 // symlinkat makes name in d a symbolic link holding target.
 func symlinkat(target string, d int, name string) error {
 	t, err := syscall.BytePtrFromString(target)
