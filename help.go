@@ -22,8 +22,8 @@ CMD's status; otherwise the errno of the failed call.
 // usageLine returns a command's synopsis.
 func usageLine(c *command) string {
 	s := "lockpipe " + c.name
-	for _, o := range options {
-		if c.opts&o.bit != 0 {
+	for i := range options {
+		if o := &options[i]; c.opts&o.bit != 0 {
 			flag := "-" + o.short
 			if o.short == "" {
 				flag = "--" + o.long
@@ -44,7 +44,8 @@ func pad(s string, width int) string {
 // optionsHelp describes the options in set, with their variables and defaults.
 func optionsHelp(set optSet) string {
 	s := ""
-	for _, o := range options {
+	for i := range options {
+		o := &options[i]
 		if set&o.bit == 0 {
 			continue
 		}

@@ -348,16 +348,16 @@ func quoteIfNeeded(s string) string {
 // optionNames lists the long options, for suggestions.
 func optionNames() []string {
 	names := []string{"help", "version"}
-	for _, o := range options {
-		names = append(names, o.long)
+	for i := range options {
+		names = append(names, options[i].long)
 	}
 	return names
 }
 
 // commandNames lists the commands, for suggestions.
 func commandNames() (names []string) {
-	for _, c := range commands {
-		names = append(names, c.name)
+	for i := range commands {
+		names = append(names, commands[i].name)
 	}
 	return names
 }
@@ -386,8 +386,8 @@ func setMode(inv *invocation, s string) error {
 
 // setSignal sets the signal run stops CMD with: a name, with or without SIG, in any case.
 func setSignal(inv *invocation, s string) error {
-	for _, t := range signalTable {
-		if t.stops && (equalFold(s, t.name) || equalFold(s, t.name[len("SIG"):])) {
+	for i := range signalTable {
+		if t := &signalTable[i]; t.stops && (equalFold(s, t.name) || equalFold(s, t.name[len("SIG"):])) {
 			inv.stop = t.sig
 			return nil
 		}

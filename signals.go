@@ -36,8 +36,8 @@ const handled = 6
 
 // signalName names sig as lockpipe's messages do.
 func signalName(sig syscall.Signal) string {
-	for _, s := range signalTable {
-		if s.sig == sig {
+	for i := range signalTable {
+		if s := &signalTable[i]; s.sig == sig {
 			return s.name
 		}
 	}
@@ -71,8 +71,8 @@ func catchSignals() { signals.once.Do(signals.start) }
 // handler, or in run, which forwards them to CMD, lockpipe handles them itself.
 func waitSignals() {
 	signals.once.Do(func() {
-		for _, s := range signalTable {
-			if s.ends {
+		for i := range signalTable {
+			if s := &signalTable[i]; s.ends {
 				setDisposition(s.sig, signal.Ignored(s.sig))
 			}
 		}
