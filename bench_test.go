@@ -246,6 +246,20 @@ func BenchmarkStartup(b *testing.B) {
 	})
 }
 
+// BenchmarkStartupFaults counts the page faults of one existence check,
+// start to exit: what a start costs is mostly its page faults
+// (docs/figures.md), and their count moves far less between runs than time.
+func BenchmarkStartupFaults(b *testing.B) {
+	interleave(b, "faults", func(r rival, p string) float64 {
+		argv := r.check(p)
+		c := exec.Command(argv[0], argv[1:]...)
+		if out, err := c.CombinedOutput(); err != nil {
+			b.Fatalf("%v: %v %s", argv, err, out)
+		}
+		return float64(c.ProcessState.SysUsage().(*syscall.Rusage).Minflt)
+	})
+}
+
 // BenchmarkWakeWaiting measures from starting a writer to the reader having
 // exited, as BenchmarkWake does, for a reader that has waited 50 ms: by
 // then its own start has ended, Go's runtime included (see docs/figures.md).
