@@ -393,12 +393,11 @@ func (wr *waiter) met(fd int) ending {
 }
 
 // endOfFile reports whether the pipe's writers have all closed it, reading
-// without blocking what they left (a pipe's buffer: 64 kB, 16 reads).
-func endOfFile(fd int) bool {
+// into buf, without blocking, what they left (a pipe's buffer: 64 kB).
+func endOfFile(fd int, buf []byte) bool {
 	syscall.SetNonblock(fd, true)
-	var buf [4096]byte
-	for i := 0; i < 17; i++ {
-		n, err := syscall.Read(fd, buf[:])
+	for i := 0; i <= 64<<10/len(buf); i++ {
+		n, err := syscall.Read(fd, buf)
 		if n == 0 && err == nil {
 			return true
 		}
@@ -423,7 +422,9 @@ func (wr *waiter) movedAway() bool {
 // pass, so that a writer that never stops writing cannot hold it.
 func (wr *waiter) drain(fd int) ending {
 	defer syscall.Close(fd)
-	var buf [4096]byte
+	// Small: a reader's stack is 4 kB while it waits, and a frame past that
+	// would have Go copy it into a new one, five page faults, as the wake ends.
+	var buf [512]byte
 	lastLook := time.Now()
 	for {
 		n, err := syscall.Read(fd, buf[:])
@@ -431,7 +432,7 @@ func (wr *waiter) drain(fd int) ending {
 			return wr.heldOrMet()
 		}
 		if end := wr.stop(); end != pending {
-			if end == expired && endOfFile(fd) {
+			if end == expired && endOfFile(fd, buf[:]) {
 				return wr.heldOrMet() // its writers closed in time; this thread only ran late
 			}
 			return end
