@@ -25,7 +25,17 @@ type handle struct {
 
 // takeHandle takes a handle on what path names, following symbolic links if follow is set.
 func takeHandle(path string, follow bool) (*handle, error) {
-	h := &handle{path: path, fd: -1}
+	h := new(handle)
+	if err := h.take(path, follow); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+// take makes h a handle on what path names, following symbolic links if
+// follow is set; with nothing there, it names nothing.
+func (h *handle) take(path string, follow bool) error {
+	*h = handle{path: path, fd: -1}
 	flags := oPath | syscall.O_CLOEXEC
 	if !follow {
 		flags |= syscall.O_NOFOLLOW
@@ -33,21 +43,21 @@ func takeHandle(path string, follow bool) (*handle, error) {
 	fd, err := syscall.Open(path, flags, 0)
 	switch {
 	case err == syscall.ENOENT:
-		return h, nil // a dangling symbolic link is nothing too
+		return nil // a dangling symbolic link is nothing too
 	case err != nil:
-		return nil, sysError("check", path, err)
+		return sysError("check", path, err)
 	}
 	h.fd = fd
 	if err := syscall.Fstat(fd, &h.st); err != nil {
 		h.close()
-		return nil, sysError("check", path, err)
+		return sysError("check", path, err)
 	}
 	h.what = kind(fd, &h.st)
 	h.fifo = h.what == ""
 	if !h.fifo && follow && isLink(path) {
 		h.what = "a symbolic link to " + h.what
 	}
-	return h, nil
+	return nil
 }
 
 // present reports whether the handle names anything, whether or not it is still open.
@@ -136,8 +146,8 @@ func isLink(path string) bool {
 
 // exists reports whether a named pipe is at path; a dangling symbolic link counts as nothing.
 func exists(path string) (bool, error) {
-	h, err := takeHandle(path, true)
-	if err != nil {
+	var h handle // kept by no one: on the heap it would cost a start a fresh span, two page faults
+	if err := h.take(path, true); err != nil {
 		return false, err
 	}
 	h.close()
