@@ -147,9 +147,12 @@ func (o *signalOwner) act(sig syscall.Signal) {
 	o.mu.Unlock()
 	switch {
 	case target != 0:
+		// CMD may end at once, and lockpipe with it: its exit waits for this line.
+		exitMu.Lock()
 		if syscall.Kill(target, sig) == nil {
 			info("forwarded " + signalName(sig) + " to " + whom(target))
 		}
+		exitMu.Unlock()
 	case sig != syscall.SIGUSR1 && sig != syscall.SIGUSR2:
 		o.end(sig)
 	default:
