@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"errors"
 	"os"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -104,7 +105,8 @@ func TestLogLines(t *testing.T) {
 		f("m")
 	}
 	logAt(levelError, "m")
-	if want := "[TRACE lockpipes] m\n[DEBUG lockpipes] m\n[INFO  lockpipes] m\n[WARN  lockpipes] m\n[ERROR lockpipes] m\n"; buf.String() != want {
+	infoAt("at ", `"p"`)
+	if want := "[TRACE lockpipes] m\n[DEBUG lockpipes] m\n[INFO  lockpipes] m\n[WARN  lockpipes] m\n[ERROR lockpipes] m\n[INFO  lockpipes] at \"p\"\n"; buf.String() != want {
 		t.Errorf("got:\n%s\nwant:\n%s", buf.String(), want)
 	}
 	buf.Reset()
@@ -113,5 +115,23 @@ func TestLogLines(t *testing.T) {
 	warn("shown")
 	if want := "[\x1b[33mWARN \x1b[0m lockpipes] shown\n"; buf.String() != want {
 		t.Errorf("got %q, want %q", buf.String(), want)
+	}
+}
+
+// TestLogLineAllocates checks that a line to standard error allocates
+// nothing: a released waiter's last line would take a fresh page of Go's
+// heap on a processor it has not used yet.
+func TestLogLineAllocates(t *testing.T) {
+	saved := logger
+	defer func() { logger = saved }()
+	null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer null.Close()
+	logger.min, logger.color, logger.w = levelInfo, true, &lineWriter{fd: int(null.Fd())}
+	q := strconv.Quote("/run/" + strings.Repeat("x", 80))
+	if n := testing.AllocsPerRun(20, func() { infoAt("read from pipe at ", q) }); n != 0 {
+		t.Errorf("a line allocated %v times; want 0", n)
 	}
 }

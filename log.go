@@ -129,22 +129,34 @@ func (w *lineWriter) Write(b []byte) (int, error) {
 func logTo(fd int) { logger.w = &lineWriter{fd: fd} }
 
 // logAt writes msg as env_logger would, "[LEVEL lockpipes] msg", if the filter lets it through.
-func logAt(l level, msg string) {
+func logAt(l level, msg string) { logLine(l, msg, "") }
+
+// logLine logs msg and then more at level l.
+func logLine(l level, msg, more string) {
 	if l < logger.min && l != levelUsage || l >= levelOff {
 		return
 	}
 	if logger.auto {
 		logger.auto, logger.color = false, isTerminal(2)
 	}
-	name := levelNames[l].name
+	// The line is put together on the stack when it fits, and written as it
+	// is: a wait's last line allocates nothing (see prepare in wait.go).
+	var buf [192]byte
+	line := append(buf[:0], '[')
 	if logger.color {
-		name = levelNames[l].color + name + "\x1b[0m"
+		line = append(line, levelNames[l].color...)
 	}
-	// One slice written as it is: io.WriteString would look up at run time
-	// whether the writer has WriteString, and copy the line again.
-	line := make([]byte, 0, len(name)+len(msg)+14)
-	line = append(append(append(append(append(line, '['), name...), " lockpipes] "...), msg...), '\n')
-	logger.w.Write(line)
+	line = append(line, levelNames[l].name...)
+	if logger.color {
+		line = append(line, "\x1b[0m"...)
+	}
+	line = append(line, " lockpipes] "...)
+	line = append(append(append(line, msg...), more...), '\n')
+	if w, ok := logger.w.(*lineWriter); ok {
+		w.Write(line)
+	} else {
+		logger.w.Write(append([]byte(nil), line...)) // another writer may keep it
+	}
 }
 
 // logs reports whether a line at level l would be written.
@@ -158,6 +170,9 @@ func debug(msg string) { logAt(levelDebug, msg) }
 
 // info logs at INFO.
 func info(msg string) { logAt(levelInfo, msg) }
+
+// infoAt logs at INFO msg and then q, a quoted path, with no string made of them.
+func infoAt(msg, q string) { logLine(levelInfo, msg, q) }
 
 // warn logs at WARN.
 func warn(msg string) { logAt(levelWarn, msg) }

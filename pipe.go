@@ -260,3 +260,19 @@ func ensure(path string, mode uint32) (*handle, error) {
 	}
 	return h, err
 }
+
+// endOfFile reports whether the pipe's writers have all closed it, reading
+// into buf, without blocking, what they left (a pipe's buffer: 64 kB).
+func endOfFile(fd int, buf []byte) bool {
+	syscall.SetNonblock(fd, true)
+	for i := 0; i <= 64<<10/len(buf); i++ {
+		n, err := syscall.Read(fd, buf)
+		if n == 0 && err == nil {
+			return true
+		}
+		if err != nil && err != syscall.EINTR {
+			return false
+		}
+	}
+	return false
+}

@@ -232,3 +232,48 @@ func TestVerdictAsPID1(t *testing.T) {
 		t.Errorf("status %d, stderr %q", st, u.stderr.String())
 	}
 }
+
+// TestReadlinkat checks how a record is read: a short name from the stack,
+// with nothing allocated, and a long one or one with a NUL as the kernel
+// would have them.
+func TestReadlinkat(t *testing.T) {
+	dir := t.TempDir()
+	long := strings.Repeat("d/", 140) + "link" // 284 bytes: past the stack's copy
+	if err := os.MkdirAll(filepath.Join(dir, filepath.Dir(long)), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"link", long} {
+		if err := os.Symlink("target:"+name[:4], filepath.Join(dir, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d, err := syscall.Open(dir, syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(d)
+	rows := []struct {
+		name, link string
+		err        error
+	}{
+		{"short", "link", nil},
+		{"missing", "nothing", syscall.ENOENT},
+		{"long", long, nil},
+		{"NUL", "li\x00nk", syscall.EINVAL},
+	}
+	for _, row := range rows {
+		t.Run(row.name, func(t *testing.T) {
+			got, err := readlinkat(d, row.link)
+			want := ""
+			if row.err == nil {
+				want = "target:" + row.link[:4]
+			}
+			if got != want || err != row.err {
+				t.Errorf("readlinkat(%q) = %q, %v; want %q, %v", row.link, got, err, want, row.err)
+			}
+		})
+	}
+	if n := testing.AllocsPerRun(20, func() { readlinkat(d, "nothing") }); n != 0 {
+		t.Errorf("looking for a missing record allocated %v times; want 0", n)
+	}
+}

@@ -5,6 +5,7 @@ package main
 // kernel's signal structures) is in abi_linux_*.go.
 
 import (
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -145,13 +146,20 @@ func symlinkat(target string, d int, name string) error {
 	return nil
 }
 
-// readlinkat returns what the symbolic link name in d holds.
+// readlinkat returns what the symbolic link name in d holds. A short name
+// goes to the kernel in buf, which the kernel copies in before it writes
+// the link's text there: a released reader allocates nothing to look for
+// its hold's record (see prepare in wait.go).
 func readlinkat(d int, name string) (string, error) {
-	n, err := syscall.BytePtrFromString(name)
-	if err != nil {
+	var buf [256]byte
+	n := &buf[0]
+	if len(name) < len(buf) && strings.IndexByte(name, 0) < 0 {
+		copy(buf[:], name) // the rest of buf is zero: its end
+	} else if p, err := syscall.BytePtrFromString(name); err == nil {
+		n = p
+	} else {
 		return "", err
 	}
-	var buf [256]byte
 	for {
 		r, _, e := syscall.Syscall6(syscall.SYS_READLINKAT, uintptr(d), uintptr(unsafe.Pointer(n)), uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)), 0, 0)
 		if e != syscall.EINTR {

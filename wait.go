@@ -83,6 +83,8 @@ type waiter struct {
 	looker   int       // a writer's looker's thread, 0 once it has ended; guarded by w.mu
 	away     bool      // the looker found the path no longer leads to the pipe; guarded by w.mu
 	name     string    // the pipe's own name, in its directory
+	recName  string    // its hold's record's name, beside it
+	q        string    // the path quoted, for messages
 	err      error     // when failed
 }
 
@@ -109,7 +111,7 @@ func await(r *request, reading bool) (*wait, error) {
 	}
 	w.left = len(r.paths)
 	for i, p := range r.paths {
-		wr := &waiter{w: w, path: p, fd: -1, ear: -1, watch: watch{home: -1, timer: -1}}
+		wr := &waiter{w: w, path: p, q: strconv.Quote(p), fd: -1, ear: -1, watch: watch{home: -1, timer: -1}}
 		if i < len(r.taken) {
 			wr.h = r.taken[i]
 		}
@@ -146,7 +148,7 @@ func (wr *waiter) run() {
 		wr.finish(end, err)
 		return
 	}
-	debug(wr.w.doing + " " + strconv.Quote(wr.path))
+	debug(wr.w.doing + " " + wr.q)
 	if wr.w.reading {
 		wr.prepare() // a reader's meet needs the record
 	}
@@ -188,10 +190,12 @@ func (wr *waiter) lock() error {
 }
 
 // prepare does what the wait needs of the path before the waiter blocks:
-// it reads a reader's record, and readies the path's watch.
+// it reads a reader's record, and readies the path's watch and the names
+// its end uses: what a released waiter allocates may take a fresh page of
+// Go's heap (page faults), as it may come back on another of Go's processors.
 func (wr *waiter) prepare() {
 	dir, name := wr.h.location()
-	wr.name = name
+	wr.name, wr.recName = name, privateName("record", name)
 	wr.watch.open(wr.h, dir)
 	if wr.w.reading {
 		wr.recorded = wr.heldOrMet() == holdEnded
@@ -200,7 +204,7 @@ func (wr *waiter) prepare() {
 
 // take takes the named pipe, creating it unless --nowait or --if-exists say otherwise.
 func (wr *waiter) take() (ending, error) {
-	r, q := wr.w.r, strconv.Quote(wr.path)
+	r, q := wr.w.r, wr.q
 	if !r.nowait && !r.ifExists {
 		h, err := ensure(wr.path, r.mode)
 		wr.h = h
@@ -247,7 +251,7 @@ func (wr *waiter) meet() (ending, error) {
 		case err == nil:
 			return wr.keepOrClose(fd, met), nil
 		case err == syscall.ENXIO && wr.w.r.nowait:
-			return failed, warnLine(statusNobody, "nobody is waiting to read from pipe at "+strconv.Quote(wr.path))
+			return failed, warnLine(statusNobody, "nobody is waiting to read from pipe at "+wr.q)
 		case err != syscall.ENXIO:
 			return failed, sysError("open pipe at", wr.path, err)
 		}
@@ -280,7 +284,7 @@ func (wr *waiter) meet() (ending, error) {
 func (wr *waiter) heldOrMet() ending {
 	var found bool
 	if d := wr.watch.home; d >= 0 {
-		wr.rec, found, _ = wr.h.readRecordAt(d, privateName("record", wr.name))
+		wr.rec, found, _ = wr.h.readRecordAt(d, wr.recName)
 	} else {
 		wr.rec, found = wr.h.readRecord()
 	}
@@ -390,22 +394,6 @@ func (wr *waiter) met(fd int) ending {
 		return wr.keepOrClose(fd, met)
 	}
 	return wr.drain(fd)
-}
-
-// endOfFile reports whether the pipe's writers have all closed it, reading
-// into buf, without blocking, what they left (a pipe's buffer: 64 kB).
-func endOfFile(fd int, buf []byte) bool {
-	syscall.SetNonblock(fd, true)
-	for i := 0; i <= 64<<10/len(buf); i++ {
-		n, err := syscall.Read(fd, buf)
-		if n == 0 && err == nil {
-			return true
-		}
-		if err != nil && err != syscall.EINTR {
-			return false
-		}
-	}
-	return false
 }
 
 // movedAway reports whether the pipe is no longer at its name (delete
@@ -639,12 +627,12 @@ func (w *wait) report() error {
 // report logs how the pipe released its waiter; a pipe kept for CMD that
 // was removed gives a reader end-of-file, and a writer nothing to write to.
 func (wr *waiter) report() error {
-	q := strconv.Quote(wr.path)
+	q := wr.q
 	switch {
 	case wr.result == met && wr.w.reading:
-		info("read from pipe at " + q)
+		infoAt("read from pipe at ", q)
 	case wr.result == met:
-		info("wrote to pipe at " + q)
+		infoAt("wrote to pipe at ", q)
 	case wr.result == holdEnded && wr.late:
 		info("pipe at " + q + " was held and no longer is; nothing left to wait for (" + wr.rec.String() + ")")
 	case wr.result == holdEnded:
@@ -676,7 +664,7 @@ func (w *wait) timedOut(missing []*waiter) error {
 			if i > 0 {
 				msg += ","
 			}
-			msg += " " + strconv.Quote(wr.path) + " (" + wr.why() + ")"
+			msg += " " + wr.q + " (" + wr.why() + ")"
 		}
 	}
 	return warnLine(statusTimeout, msg)
