@@ -124,7 +124,7 @@ func runExists(inv *invocation, _ io.Writer) error {
 	var missing error
 	for _, p := range inv.req.paths {
 		q := strconv.Quote(p)
-		debug("checking if pipe exists at " + q)
+		debugAt("checking if pipe exists at ", q)
 		switch found, err := exists(p); {
 		case err != nil:
 			return err
@@ -149,8 +149,8 @@ func runDelete(inv *invocation, _ io.Writer) error {
 	catchSignals()
 	for _, p := range inv.req.paths {
 		q := strconv.Quote(p)
-		debug("deleting pipe at " + q)
-		setDoing("deleting pipe at " + q)
+		debugAt("deleting pipe at ", q)
+		setDoing("deleting pipe at", q)
 		if removed, err := remove(p); err != nil || !removed {
 			if err != nil {
 				return err

@@ -10,7 +10,6 @@ import (
 	"os"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -132,18 +131,29 @@ func unstoppable() (done func()) {
 	return stepMu.Unlock
 }
 
-// doing is what lockpipe is doing, for the message of a signal that ends it.
-var doing atomic.Pointer[string]
+// doing is what lockpipe is doing, for the message of a signal that ends
+// it, in two parts: put together only when a message needs it, so that
+// saying it allocates nothing.
+var doing struct {
+	mu        sync.Mutex
+	what, obj string
+}
 
-// setDoing says what lockpipe is doing.
-func setDoing(s string) { doing.Store(&s) }
+// setDoing says what lockpipe is doing, and to what ("" for nothing).
+func setDoing(what, obj string) {
+	doing.mu.Lock()
+	doing.what, doing.obj = what, obj
+	doing.mu.Unlock()
+}
 
 // doingNow returns what lockpipe is doing, or "".
 func doingNow() string {
-	if s := doing.Load(); s != nil {
-		return *s
+	doing.mu.Lock()
+	defer doing.mu.Unlock()
+	if doing.obj == "" {
+		return doing.what
 	}
-	return ""
+	return doing.what + " " + doing.obj
 }
 
 // nap sleeps in the kernel, without Go's timers, which need descriptors of their own.

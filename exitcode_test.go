@@ -5,6 +5,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -133,5 +134,39 @@ func TestLogLineAllocates(t *testing.T) {
 	q := strconv.Quote("/run/" + strings.Repeat("x", 80))
 	if n := testing.AllocsPerRun(20, func() { infoAt("read from pipe at ", q) }); n != 0 {
 		t.Errorf("a line allocated %v times; want 0", n)
+	}
+}
+
+// TestStartAllocates checks that what every start does, and a wait's
+// end, allocates nothing: each size Go's heap gives out for the first time
+// takes a fresh span of it, page faults a start pays for (docs/figures.md).
+func TestStartAllocates(t *testing.T) {
+	saved := logger
+	defer func() { logger = saved }()
+	defer setDoing(doingNow(), "")
+	logger.min, logger.w = levelInfo, io.Discard
+	rows := []struct {
+		name string
+		f    func()
+	}{
+		{"the filter, unset", func() { parseFilter("") }},
+		{"the filter, two items", func() { parseFilter("warn, lockpipe=info") }},
+		{"saying what it does", func() { setDoing("reading from pipe at", `"/p"`) }},
+		{"a debug line, filtered", func() { debugAt("ensuring pipe exists at ", `"/run/lockpipe/a-pipe"`) }},
+	}
+	for _, row := range rows {
+		t.Run(row.name, func(t *testing.T) {
+			if n := testing.AllocsPerRun(20, row.f); n != 0 {
+				t.Errorf("allocated %v times; want 0", n)
+			}
+		})
+	}
+	setDoing("reading from pipe at", `"/p"`)
+	if got, want := doingNow(), `reading from pipe at "/p"`; got != want {
+		t.Errorf("doingNow() = %q; want %q", got, want)
+	}
+	setDoing("starting", "")
+	if got := doingNow(); got != "starting" {
+		t.Errorf("doingNow() = %q; want %q", got, "starting")
 	}
 }

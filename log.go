@@ -168,6 +168,10 @@ func trace(msg string) { logAt(levelTrace, msg) }
 // debug logs at DEBUG.
 func debug(msg string) { logAt(levelDebug, msg) }
 
+// debugAt logs at DEBUG msg and then q, as infoAt does: a line the filter
+// hides costs no string.
+func debugAt(msg, q string) { logLine(levelDebug, msg, q) }
+
 // info logs at INFO.
 func info(msg string) { logAt(levelInfo, msg) }
 
@@ -200,7 +204,9 @@ func isTarget(name string) bool { return name == "lockpipes" || name == "lockpip
 // lockpipes target; bad holds the items it ignored.
 func parseFilter(s string) (min level, bad []string) {
 	global, target, haveTarget := levelInfo, levelInfo, false
-	for _, item := range strings.Split(s, ",") {
+	for rest, more := s, true; more; {
+		var item string
+		item, rest, more = strings.Cut(rest, ",")
 		item = trimSpace(item)
 		name, lvl, named := strings.Cut(item, "=")
 		name = trimSpace(name)

@@ -503,7 +503,7 @@ func run(args []string, getenv func(string) string, stdout io.Writer) error {
 		}
 		return printOut(stdout, text)
 	}
-	setDoing("running " + c.name)
+	setDoing("running", c.name)
 	if logs(levelTrace) { // the line costs every start its formatting, so only when it is read
 		r := &inv.req
 		paths := "path "

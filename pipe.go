@@ -199,7 +199,7 @@ func isDir(path string) bool {
 // handle on it; a named pipe already there is success (created is false).
 func create(path string, mode uint32) (h *handle, created bool, err error) {
 	q := strconv.Quote(path)
-	debug("creating pipe at " + q)
+	debugAt("creating pipe at ", q)
 	for try := 0; try < tries; try++ {
 		if created, err = makePipe(path, mode); err != nil {
 			return nil, false, err
@@ -245,7 +245,7 @@ func pipeAt(path string) (*handle, error) {
 // ensure takes the named pipe at path, creating it first when nothing is there.
 func ensure(path string, mode uint32) (*handle, error) {
 	q := strconv.Quote(path)
-	debug("ensuring pipe exists at " + q)
+	debugAt("ensuring pipe exists at ", q)
 	h, err := pipeAt(path)
 	switch {
 	case h != nil:

@@ -54,15 +54,26 @@ func (r record) String() string {
 	return "without a verdict: its holder was killed"
 }
 
-// bootID is this boot's identity, "-" where /proc cannot tell it.
-var bootID = sync.OnceValue(func() string {
-	if b, err := readFile(bootIDPath); err == nil {
-		if id := trimSpace(string(b)); id != "" {
-			return id
+// boot holds this boot's identity once bootID has read it.
+var boot struct {
+	once sync.Once
+	id   string
+}
+
+// bootID returns this boot's identity, "-" where /proc cannot tell it, read
+// once. A sync.Once in a variable, where sync.OnceValue would allocate as
+// the process starts.
+func bootID() string {
+	boot.once.Do(func() {
+		boot.id = "-"
+		if b, err := readFile(bootIDPath); err == nil {
+			if id := trimSpace(string(b)); id != "" {
+				boot.id = id
+			}
 		}
-	}
-	return "-"
-})
+	})
+	return boot.id
+}
 
 // privateName returns lockpipe's own name for what, beside name: one that
 // fits in NAME_MAX, a hash standing for a name too long to be kept whole.

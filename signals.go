@@ -82,7 +82,7 @@ func waitSignals() {
 // start installs the handlers and the goroutine that answers them.
 func (o *signalOwner) start() {
 	if doingNow() == "" {
-		setDoing("starting")
+		setDoing("starting", "")
 	}
 	o.handover = make(chan chan struct{})
 	for i := range o.queues {

@@ -226,7 +226,7 @@ func runHold(inv *invocation) error {
 		}
 	}
 	q := quoteList(inv.req.paths)
-	setDoing("holding pipe at " + q)
+	setDoing("holding pipe at", q)
 	exactLog()
 	signals.mu.Lock()
 	signals.onEnd = func(sig syscall.Signal) { end(record{how: "signal", n: int(sig)}) }

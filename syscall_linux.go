@@ -46,11 +46,20 @@ const (
 	bootIDPath       = "/proc/sys/kernel/random/boot_id" // this boot's identity
 )
 
+// proc holds whether /proc is procfs once procfs has checked.
+var proc struct {
+	once sync.Once
+	is   bool
+}
+
 // procfs reports whether /proc is procfs, checked once, when first needed: a chroot may hold anything there.
-var procfs = sync.OnceValue(func() bool {
-	var fs syscall.Statfs_t
-	return syscall.Statfs("/proc/self/fd", &fs) == nil && uint32(fs.Type) == procMagic
-})
+func procfs() bool {
+	proc.once.Do(func() {
+		var fs syscall.Statfs_t
+		proc.is = syscall.Statfs("/proc/self/fd", &fs) == nil && uint32(fs.Type) == procMagic
+	})
+	return proc.is
+}
 
 // renameat2 is renameat2(2), for RENAME_NOREPLACE and RENAME_EXCHANGE.
 func renameat2(olddir int, oldname string, newdir int, newname string, flags uintptr) error {

@@ -117,7 +117,7 @@ func await(r *request, reading bool) (*wait, error) {
 		}
 		w.waiters = append(w.waiters, wr)
 	}
-	setDoing(w.doing + " " + quoteList(r.paths))
+	setDoing(w.doing, quoteList(r.paths))
 	if r.timeout > 0 {
 		w.deadline = time.Now().Add(r.timeout)
 		go w.clock()
@@ -148,7 +148,9 @@ func (wr *waiter) run() {
 		wr.finish(end, err)
 		return
 	}
-	debug(wr.w.doing + " " + wr.q)
+	if logs(levelDebug) {
+		debug(wr.w.doing + " " + wr.q)
+	}
 	if wr.w.reading {
 		wr.prepare() // a reader's meet needs the record
 	}
@@ -210,7 +212,7 @@ func (wr *waiter) take() (ending, error) {
 		wr.h = h
 		return pending, err
 	}
-	debug("checking if pipe exists at " + q)
+	debugAt("checking if pipe exists at ", q)
 	h, err := pipeAt(wr.path)
 	switch {
 	case h != nil:
