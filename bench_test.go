@@ -121,6 +121,25 @@ func BenchmarkWakeWaiting(b *testing.B) {
 	})
 }
 
+// BenchmarkWakeFaults counts the page faults of a writer that releases a
+// waiting reader, its start to its exit: the share of the wake that moves
+// far less between runs than its time (docs/figures.md).
+func BenchmarkWakeFaults(b *testing.B) {
+	interleave(b, "faults", func(r rival, p string) float64 {
+		reader := newChild(nil, r.reader(p)...).start(b)
+		blocked(b, reader.pid())
+		argv := r.writer(p)
+		c := exec.Command(argv[0], argv[1:]...)
+		if out, err := c.CombinedOutput(); err != nil {
+			b.Fatalf("%v: %v %s", argv, err, out)
+		}
+		if st := reader.status(b); st != 0 {
+			b.Fatalf("%s reader: %d", r.name, st)
+		}
+		return float64(c.ProcessState.SysUsage().(*syscall.Rusage).Minflt)
+	})
+}
+
 // BenchmarkMemory measures the resident memory (VmRSS) of a waiting reader.
 func BenchmarkMemory(b *testing.B) { interleave(b, "kB", waitingReader(b, "VmRSS")) }
 

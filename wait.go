@@ -94,7 +94,8 @@ type wait struct {
 	reading  bool
 	doing    string // "reading from pipe at" or "writing to pipe at"
 	deadline time.Time
-	waiters  []*waiter
+	waiters  []waiter  // one per path, in its order
+	one      [1]waiter // the waiter of a wait on one pipe, allocated with it: an object of a size not yet allocated takes a fresh heap page (docs/figures.md)
 	mu       sync.Mutex
 	expired  bool          // the deadline has passed; guarded by mu
 	decided  bool          // the outcome is known: the waiters still waiting must stop; guarded by mu
@@ -102,21 +103,31 @@ type wait struct {
 	outcome  chan struct{} // closed once decided, and the waiters still waiting have stopped or been left
 }
 
-// await waits on the request's pipes for partners: writers when reading,
-// readers when writing. The deadline starts before anything looks at a path.
-func await(r *request, reading bool) (*wait, error) {
+// newWait makes the wait on the request's pipes, a waiter for each.
+func newWait(r *request, reading bool) *wait {
 	w := &wait{r: r, reading: reading, doing: "writing to pipe at", outcome: make(chan struct{})}
 	if reading {
 		w.doing = "reading from pipe at"
 	}
 	w.left = len(r.paths)
+	w.waiters = w.one[:]
+	if len(r.paths) > 1 {
+		w.waiters = make([]waiter, len(r.paths))
+	}
 	for i, p := range r.paths {
-		wr := &waiter{w: w, path: p, q: strconv.Quote(p), fd: -1, ear: -1, watch: watch{home: -1, timer: -1}}
+		wr := &w.waiters[i]
+		*wr = waiter{w: w, path: p, q: strconv.Quote(p), fd: -1, ear: -1, watch: watch{home: -1, timer: -1}}
 		if i < len(r.taken) {
 			wr.h = r.taken[i]
 		}
-		w.waiters = append(w.waiters, wr)
 	}
+	return w
+}
+
+// await waits on the request's pipes for partners: writers when reading,
+// readers when writing. The deadline starts before anything looks at a path.
+func await(r *request, reading bool) (*wait, error) {
+	w := newWait(r, reading)
 	setDoing(w.doing, quoteList(r.paths))
 	if r.timeout > 0 {
 		w.deadline = time.Now().Add(r.timeout)
@@ -126,8 +137,8 @@ func await(r *request, reading bool) (*wait, error) {
 	if r.last {
 		first = 1
 	}
-	for _, wr := range w.waiters[first:] {
-		go wr.run()
+	for i := first; i < len(w.waiters); i++ {
+		go w.waiters[i].run()
 	}
 	if r.last {
 		w.waiters[0].main = true
@@ -517,8 +528,8 @@ func (w *wait) interruptAll() {
 		w.mu.Lock()
 		var tids []int
 		waiting := false
-		for _, wr := range w.waiters {
-			if wr.phase == meeting {
+		for i := range w.waiters {
+			if wr := &w.waiters[i]; wr.phase == meeting {
 				waiting = true
 				if wr.tid != 0 { // not yet locked: it looks at the flags before it blocks
 					tids = append(tids, wr.tid)
@@ -585,8 +596,8 @@ func (w *wait) limit() time.Time {
 // limitLocked is limit, with w.mu held: the latest limit of the waiters still meeting.
 func (w *wait) limitLocked() time.Time {
 	l := w.deadline
-	for _, wr := range w.waiters {
-		if g := wr.limit(); wr.phase == meeting && g.After(l) {
+	for i := range w.waiters {
+		if g := w.waiters[i].limit(); w.waiters[i].phase == meeting && g.After(l) {
 			l = g
 		}
 	}
@@ -598,8 +609,8 @@ func (w *wait) limitLocked() time.Time {
 // --status the first holder's status that is not 0.
 func (w *wait) report() error {
 	var released, missing []*waiter
-	for _, wr := range w.waiters {
-		switch wr.result {
+	for i := range w.waiters {
+		switch wr := &w.waiters[i]; wr.result {
 		case failed:
 			return wr.err
 		case met, holdEnded, absent, removed:

@@ -627,3 +627,28 @@ func TestMetAtOnceLetsGoOnlyItsOwn(t *testing.T) {
 		t.Errorf("the writer let go of what was not its own:\n%s", s)
 	}
 }
+
+// TestWaitAllocates counts what making a wait allocates: on one pipe, its
+// waiter comes with it, since each object of a size not yet allocated takes
+// a heap page of its own, a page fault at every start (docs/figures.md).
+func TestWaitAllocates(t *testing.T) {
+	var kept string // a quoted path is kept, as the waiter keeps it
+	quote := testing.AllocsPerRun(20, func() { kept = strconv.Quote("/p") })
+	rows := []struct {
+		name  string
+		paths []string
+		want  float64
+	}{
+		{"one pipe: the wait with its waiter, its channel, the quoted path", []string{"/p"}, 2 + quote},
+		{"two pipes: and the waiters, and each quoted path", []string{"/p", "/q"}, 3 + 2*quote},
+	}
+	for _, row := range rows {
+		t.Run(row.name, func(t *testing.T) {
+			r := &request{paths: row.paths}
+			if n := testing.AllocsPerRun(20, func() { newWait(r, true) }); n != row.want && allocationsCounted() {
+				t.Errorf("allocated %v times; want %v", n, row.want)
+			}
+		})
+	}
+	_ = kept
+}
