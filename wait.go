@@ -547,16 +547,6 @@ func (w *wait) interruptAll() {
 	}
 }
 
-// gone looks at the path, and reports whether it no longer leads to the
-// pipe; then it sets the watch's timer for the next look.
-func (wr *waiter) gone() bool {
-	if !wr.h.leads() {
-		return true
-	}
-	wr.watch.rearm(time.Now())
-	return false
-}
-
 // clock sleeps until the deadline, then ends the wait: waiters in the
 // pipe's open or read are interrupted and report what the kernel decided
 // (a writer that came at that instant has its grace); waiters still at
@@ -597,7 +587,8 @@ func (w *wait) limit() time.Time {
 func (w *wait) limitLocked() time.Time {
 	l := w.deadline
 	for i := range w.waiters {
-		if g := w.waiters[i].limit(); w.waiters[i].phase == meeting && g.After(l) {
+		wr := &w.waiters[i]
+		if g := wr.limit(); wr.phase == meeting && g.After(l) {
 			l = g
 		}
 	}

@@ -161,6 +161,16 @@ func (wr *waiter) moved(first bool) bool {
 	return away
 }
 
+// gone looks at the path, and reports whether it no longer leads to the
+// pipe; then it sets the watch's timer for the next look.
+func (wr *waiter) gone() bool {
+	if !wr.h.leads() {
+		return true
+	}
+	wr.watch.rearm(time.Now())
+	return false
+}
+
 // next returns when the look after now is due: 1, 4, 16 and 64 s into
 // the wait, then every lookEvery, from its phase on.
 func (wt *watch) next(now time.Time) time.Time {
