@@ -6,6 +6,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -275,5 +276,40 @@ func TestReadlinkat(t *testing.T) {
 	}
 	if n := testing.AllocsPerRun(20, func() { readlinkat(d, "nothing") }); n != 0 && allocationsCounted() {
 		t.Errorf("looking for a missing record allocated %v times; want 0", n)
+	}
+}
+
+// TestHoldEndedAsReaderLooked checks a reader that looked for the record
+// before a hold wrote it, or while the hold rewrote it (no record for an
+// instant), and opens the pipe once the hold has gone: it reads the record
+// the hold left and passes at once, where before it waited for a writer
+// that would never come. In process, on a real pipe: the waiter's steps,
+// with the hold's end between its look and its open.
+func TestHoldEndedAsReaderLooked(t *testing.T) {
+	saved := logger
+	defer func() { logger = saved }()
+	logger.w = io.Discard
+	p := pipePath(t)
+	if err := syscall.Mkfifo(p, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w := newWait(&request{paths: []string{p}}, true)
+	wr := &w.waiters[0]
+	if end, err := wr.take(); end != pending || err != nil {
+		t.Fatalf("take: %v %v", end, err)
+	}
+	defer wr.h.close()
+	wr.prepare() // where the reader looked for the record until now
+	defer wr.watch.stop()
+	hold, err := takeHandle(p, true) // the hold, ending: its record written, then its descriptor gone
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hold.close()
+	hold.endHold(record{how: "exit", n: 0})
+	end, err := wr.meet()
+	wr.deafen()
+	if end != holdEnded || err != nil {
+		t.Errorf("meet: %v, %v; want the hold's end (%v)", end, err, holdEnded)
 	}
 }

@@ -77,7 +77,7 @@ type waiter struct {
 	opened   time.Time // when a writer came, for a reader; guarded by w.mu
 	result   ending    // how it ended, once finished
 	rec      record    // the hold's record, when its end released the waiter
-	recorded bool      // the pipe had a record of this run when the waiter came
+	recorded bool      // the pipe had a record of this run when the waiter opened it
 	late     bool      // the hold had ended before the waiter came
 	main     bool      // it runs on the main goroutine
 	looker   int       // a writer's looker's thread, 0 once it has ended; guarded by w.mu
@@ -163,7 +163,7 @@ func (wr *waiter) run() {
 		debug(wr.w.doing + " " + wr.q)
 	}
 	if wr.w.reading {
-		wr.prepare() // a reader's meet needs the record
+		wr.prepare() // a reader's meet reads the record
 	}
 	if end = wr.enter(); end != pending {
 		wr.finish(end, nil)
@@ -203,16 +203,13 @@ func (wr *waiter) lock() error {
 }
 
 // prepare does what the wait needs of the path before the waiter blocks:
-// it reads a reader's record, and readies the path's watch and the names
-// its end uses: what a released waiter allocates may take a fresh page of
-// Go's heap (page faults), as it may come back on another of Go's processors.
+// it readies the path's watch and the names its end uses: what a released
+// waiter allocates may take a fresh page of Go's heap (page faults), as it
+// may come back on another of Go's processors.
 func (wr *waiter) prepare() {
 	dir, name := wr.h.location()
 	wr.name, wr.recName = name, privateName("record", name)
 	wr.watch.open(wr.h, dir)
-	if wr.w.reading {
-		wr.recorded = wr.heldOrMet() == holdEnded
-	}
 }
 
 // take takes the named pipe, creating it unless --nowait or --if-exists say otherwise.
@@ -274,6 +271,10 @@ func (wr *waiter) meet() (ending, error) {
 	if err != nil {
 		return failed, sysError("open pipe at", wr.path, err)
 	}
+	// The record is read once the pipe is open: a hold gone before then
+	// wrote it first, and one still there, even rewriting it (no record for
+	// an instant), is a writer this descriptor sees leave.
+	wr.recorded = wr.heldOrMet() == holdEnded
 	if !wr.recorded {
 		wr.ear = fd
 		return pending, nil
