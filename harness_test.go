@@ -280,13 +280,68 @@ func lockpipeWith(t testing.TB, b string, env []string, args ...string) (int, st
 // named pipe (in open(2), or in read(2) while a writer holds it open), and
 // whether the process exists at all.
 func waiting(pid int) (waits, exists bool) {
-	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/wchan", pid))
-	for _, f := range tasks {
-		if b, _ := os.ReadFile(f); string(b) == "wait_for_partner" || strings.HasSuffix(string(b), "pipe_read") {
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*", pid))
+	for _, task := range tasks {
+		b, _ := os.ReadFile(task + "/wchan")
+		if string(b) == "wait_for_partner" || strings.HasSuffix(string(b), "pipe_read") && readsNamedPipe(pid, task) {
 			return true, true
 		}
 	}
 	return false, len(tasks) > 0
+}
+
+// readsNamedPipe reports whether the thread task of pid is in a call on a
+// named pipe: the kernel sleeps in the same function reading an anonymous
+// one, such as the pipe that tells Go's ForkExec whether CMD started.
+func readsNamedPipe(pid int, task string) bool {
+	b, _ := os.ReadFile(task + "/syscall") // "NR fd ...", the call's number and arguments
+	f := strings.Fields(string(b))
+	if len(f) < 2 {
+		return false
+	}
+	fd, err := strconv.ParseInt(strings.TrimPrefix(f[1], "0x"), 16, 64)
+	if err != nil {
+		return false
+	}
+	at, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%d", pid, fd))
+	return err == nil && !strings.HasPrefix(at, "pipe:")
+}
+
+// TestWaitingOnlyOnNamedPipes checks the tests' sign that a process waits on
+// a named pipe: a read of an anonymous pipe, where the kernel sleeps in the
+// same function, is not one.
+func TestWaitingOnlyOnNamedPipes(t *testing.T) {
+	t.Parallel()
+	p := pipePath(t)
+	if err := syscall.Mkfifo(p, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	held, err := os.OpenFile(p, os.O_RDWR, 0) // a writer, so that a reader of the named pipe waits in read(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	in, out, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	anonymous := newChild(nil, "cat")
+	anonymous.cmd.Stdin = in // cat's standard input: an anonymous pipe nobody writes to
+	anonymous.start(t)
+	in.Close()
+	named := newChild(nil, "cat", p).start(t)
+	inRead := func(c *child) bool {
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/wchan", c.pid()))
+		return strings.HasSuffix(string(b), "pipe_read")
+	}
+	waitFor(t, "both in read(2)", func() bool { return inRead(anonymous) && inRead(named) })
+	if w, _ := waiting(anonymous.pid()); w {
+		t.Error("a read of an anonymous pipe counted as a wait on a named pipe")
+	}
+	if w, _ := waiting(named.pid()); !w {
+		t.Error("a read of a named pipe did not count as a wait on it")
+	}
 }
 
 // stillWaits reports whether pid waits on a named pipe, polling through the
