@@ -94,14 +94,17 @@ func BenchmarkStartup(b *testing.B) {
 // start to exit: what a start costs is mostly its page faults
 // (docs/figures.md), and their count moves far less between runs than time.
 func BenchmarkStartupFaults(b *testing.B) {
-	interleave(b, "faults", func(r rival, p string) float64 {
-		argv := r.check(p)
-		c := exec.Command(argv[0], argv[1:]...)
-		if out, err := c.CombinedOutput(); err != nil {
-			b.Fatalf("%v: %v %s", argv, err, out)
-		}
-		return float64(c.ProcessState.SysUsage().(*syscall.Rusage).Minflt)
-	})
+	interleave(b, "faults", func(r rival, p string) float64 { return faultsOf(b, r.check(p)) })
+}
+
+// faultsOf runs argv to the end, failing the benchmark unless it exits 0,
+// and returns its page faults (minor: its binary is in the page cache).
+func faultsOf(b *testing.B, argv []string) float64 {
+	c := exec.Command(argv[0], argv[1:]...)
+	if out, err := c.CombinedOutput(); err != nil {
+		b.Fatalf("%v: %v %s", argv, err, out)
+	}
+	return float64(c.ProcessState.SysUsage().(*syscall.Rusage).Minflt)
 }
 
 // BenchmarkWakeWaiting measures from starting a writer to the reader having
@@ -128,15 +131,11 @@ func BenchmarkWakeFaults(b *testing.B) {
 	interleave(b, "faults", func(r rival, p string) float64 {
 		reader := newChild(nil, r.reader(p)...).start(b)
 		blocked(b, reader.pid())
-		argv := r.writer(p)
-		c := exec.Command(argv[0], argv[1:]...)
-		if out, err := c.CombinedOutput(); err != nil {
-			b.Fatalf("%v: %v %s", argv, err, out)
-		}
+		faults := faultsOf(b, r.writer(p))
 		if st := reader.status(b); st != 0 {
 			b.Fatalf("%s reader: %d", r.name, st)
 		}
-		return float64(c.ProcessState.SysUsage().(*syscall.Rusage).Minflt)
+		return faults
 	})
 }
 
