@@ -148,6 +148,23 @@ func inCall(pid, nr int) bool {
 	return false
 }
 
+// writeAcross opens the named pipe p for writing and closes it d later. No
+// other test may start a process meanwhile: a child of this binary holds a
+// copy of the descriptor from its fork to its exec, and the kernel would
+// count it as a writer after the close.
+func writeAcross(p string, d time.Duration) (opened, closed time.Time, err error) {
+	syscall.ForkLock.RLock() // what Go's fork takes for writing
+	defer syscall.ForkLock.RUnlock()
+	opened = time.Now()
+	fd, err := syscall.Open(p, syscall.O_WRONLY|syscall.O_CLOEXEC, 0) // the reader waits: it does not block
+	if err != nil {
+		return opened, opened, err
+	}
+	time.Sleep(time.Until(opened.Add(d)))
+	syscall.Close(fd)
+	return opened, time.Now(), nil
+}
+
 // TestTimeoutGrace checks the grace of a writer that came just before the
 // deadline: one that opened before it and closed within 100 ms of opening
 // was released, so the reader passes (0), though the writer closed after
@@ -163,12 +180,8 @@ func TestTimeoutGrace(t *testing.T) {
 		r := spawn(t, nil, "read", "-t", "1s", "-p", p)
 		blocked(t, r.pid())
 		time.Sleep(time.Until(spawned.Add(940 * time.Millisecond))) // not a synchronisation: the writer is placed
-		opened := time.Now()
-		fd, err := syscall.Open(p, syscall.O_WRONLY|syscall.O_CLOEXEC, 0) // the reader waits: it does not block
+		opened, closed, err := writeAcross(p, 90*time.Millisecond)
 		must(t, err)
-		time.Sleep(time.Until(opened.Add(90 * time.Millisecond))) // across the deadline
-		syscall.Close(fd)
-		closed := time.Now()
 		st := r.status(t)
 		if opened.After(spawned.Add(time.Second)) || closed.Sub(opened) >= 100*time.Millisecond {
 			continue
